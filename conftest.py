@@ -1,0 +1,31 @@
+"""Test-session setup shared by tests/ and the nbval notebook run.
+
+Every test, and every notebook kernel nbval starts, uses a lab directory of its own
+(`.lab-test/`, or $SA_LAB_DIR when set) so a test run never disturbs the learner's lab in
+`.lab/`. The test lab is brought down when the session ends unless --keep-lab is given.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+os.environ.setdefault("SA_LAB_DIR", str(ROOT / ".lab-test"))
+os.environ.setdefault("SA_LAB_LEARNER", "pytest")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--keep-lab", action="store_true", help="leave the test lab running after the session")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.getoption("--keep-lab"):
+        return
+    from labsetup.cluster import get_backend
+
+    backend = get_backend(None, Path(os.environ["SA_LAB_DIR"]))
+    if Path(backend.kubeconfig_path).exists():
+        backend.down()

@@ -1,0 +1,5 @@
+"""Entry point for `python -m labsetup`."""
+
+from labsetup.cli import main
+
+raise SystemExit(main())
