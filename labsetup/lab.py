@@ -57,6 +57,30 @@ class Lab:
         return client.AppsV1Api(self.api_client)
 
     @property
+    def prefix(self) -> str:
+        """Prefix for every namespace and cluster-scoped object this learner creates ('' on a private lab)."""
+        return str(getattr(self.backend, "prefix", ""))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels stamped on every object the lab creates, so `down` can find exactly them."""
+        return {"sa-lab/managed": "true"}
+
+    def cluster_name(self, name: str) -> str:
+        """Return the real name for a cluster-scoped object the lesson calls `name`."""
+        return f"{self.prefix}{name}"
+
+    def check_cluster_write(self, what: str) -> None:
+        """Raise if this backend does not allow the lab to create cluster-scoped objects."""
+        if not self.capabilities.cluster_scoped_writes:
+            from labsetup.errors import InputError
+
+            raise InputError(
+                f"refusing to create {what}: cluster-scoped writes are not allowed on this backend; "
+                "rerun `up` with --allow-cluster-writes if you may change this cluster"
+            )
+
+    @property
     def server(self) -> str:
         """The API server URL."""
         return str(self.api_client.configuration.host)
@@ -79,18 +103,20 @@ class Lab:
         return client.ApiClient(conf)
 
     def namespace(self, name: str, reset: bool = True, timeout: float = 30.0) -> str:
-        """Create namespace `name` (deleting an old one first when reset) and wait until usable.
+        """Create the lesson namespace `name` (deleting an old one first when reset); return its real name.
 
-        Usable means its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap exist:
-        the controller manager creates both a moment after the namespace.
+        The real name carries the learner's prefix on a shared cluster. Returns once the
+        namespace is usable: its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap exist
+        (the controller manager creates both a moment after the namespace).
         """
         from kubernetes.client import V1Namespace, V1ObjectMeta
         from kubernetes.client.exceptions import ApiException
 
+        name = self.cluster_name(name)
         deadline = time.monotonic() + timeout
         if reset:
             self.delete_namespace(name, timeout)
-        meta = V1ObjectMeta(name=name, labels={"sa-lab/managed": "true"})
+        meta = V1ObjectMeta(name=name, labels=self.labels)
         try:
             self.core.create_namespace(V1Namespace(metadata=meta))
         except ApiException as err:
