@@ -1,0 +1,60 @@
+"""Notebook display helpers: small tables that render as HTML in Jupyter and as text elsewhere."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+YES, NO = "✅", "❌"
+
+
+def mark(flag: bool) -> str:
+    """Return a check mark or a cross."""
+    return YES if flag else NO
+
+
+class Table:
+    """Rows of dicts shown as a table; `rows` stays available for asserts."""
+
+    def __init__(
+        self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None, title: str = ""
+    ):
+        self.rows = [dict(r) for r in rows]
+        self.columns = list(columns or (self.rows[0].keys() if self.rows else []))
+        self.title = title
+
+    def _cell(self, row: Mapping[str, Any], col: str) -> str:
+        value = row.get(col, "")
+        return ", ".join(map(str, value)) if isinstance(value, list | tuple | set) else str(value)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td style='text-align:left'>{html.escape(self._cell(r, c))}</td>" for c in self.columns
+            )
+            + "</tr>"
+            for r in self.rows
+        )
+        caption = (
+            f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>"
+            if self.title
+            else ""
+        )
+        return (
+            f"<table class='lab-table'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self) -> str:
+        widths = {c: max([len(c)] + [len(self._cell(r, c)) for r in self.rows]) for c in self.columns}
+        lines = [self.title] if self.title else []
+        lines.append("  ".join(c.ljust(widths[c]) for c in self.columns))
+        lines += ["  ".join(self._cell(r, c).ljust(widths[c]) for c in self.columns) for r in self.rows]
+        return "\n".join(lines)
+
+
+def key_values(pairs: Mapping[str, Any], title: str = "") -> Table:
+    """Return a two-column table of names and values."""
+    return Table([{"": k, "value": v} for k, v in pairs.items()], ["", "value"], title)
