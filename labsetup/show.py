@@ -58,3 +58,40 @@ class Table:
 def key_values(pairs: Mapping[str, Any], title: str = "") -> Table:
     """Return a two-column table of names and values."""
     return Table([{"": k, "value": v} for k, v in pairs.items()], ["", "value"], title)
+
+
+def lab_summary(lab: Any) -> Table:
+    """Return the lab's backend, server, version, kubeconfig and capabilities as a table."""
+    status = lab.backend.status()
+    caps = lab.capabilities
+    return key_values(
+        {
+            "backend": status.backend,
+            "ready": mark(status.ready),
+            "server": status.server,
+            "Kubernetes version": status.version,
+            "kubeconfig (the lab's own)": status.kubeconfig,
+            "pods actually run": mark(caps.pods_run),
+            "exec into pods": mark(caps.exec),
+            "max token expiration": caps.max_token_expiration or "not set",
+        },
+        "The lab cluster",
+    )
+
+
+def processes(lab: Any) -> Table:
+    """Return the lab's local processes (embedded backend) with pid and memory."""
+    from labsetup.bench import rss_mb
+
+    rows = []
+    for name, info in lab.backend.status().processes.items():
+        pid = info.get("pid")
+        rows.append(
+            {
+                "process": name,
+                "pid": pid or "-",
+                "running": mark(bool(info.get("running"))),
+                "RSS MB": f"{rss_mb(pid):.0f}" if pid else "-",
+            }
+        )
+    return Table(rows, title="What runs on this machine")
