@@ -328,3 +328,10 @@ def audit(
     kept = [f for f in findings if not (exclude_system and f.system)]
     kept.sort(key=_sort_key)
     return AuditResult(kept, warnings, len(findings) - len(kept))
+
+
+def platform_default_bindings(source: Policy | Iterable[object], catalog: Catalog | None = None) -> set[str]:
+    """Return the names of the platform-default bindings (bootstrap label or kubeadm/kind allowlist)."""
+    policy = source if isinstance(source, Policy) else Policy.from_objects(source)
+    catalog = catalog or load_catalog()
+    return {b.name for b in policy.bindings if catalog.is_default_binding(b)}

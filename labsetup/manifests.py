@@ -156,3 +156,21 @@ def _wait_gone(read: Callable[[], Any], timeout: float = 60.0) -> None:
             raise
         time.sleep(0.1)
     raise InputError(f"object still present after {timeout:.0f}s")
+
+
+def delete(lab: Lab, name_or_objects: str | list[dict[str, Any]], namespace: str) -> list[str]:
+    """Delete each object of a manifest that exists (cluster-scoped ones by prefixed name); list them."""
+    from kubernetes.client.exceptions import ApiException
+
+    objects = load(name_or_objects, namespace) if isinstance(name_or_objects, str) else name_or_objects
+    gone = []
+    for raw in objects:
+        _, _, remove, namespaced = _api(lab, raw["kind"])
+        name = raw["metadata"]["name"] if namespaced else lab.cluster_name(raw["metadata"]["name"])
+        try:
+            remove(name, namespace, grace_period_seconds=0) if namespaced else remove(name)
+            gone.append(f"{raw['kind']}/{name}")
+        except ApiException as err:
+            if err.status != 404:
+                raise
+    return gone

@@ -95,3 +95,24 @@ def processes(lab: Any) -> Table:
             }
         )
     return Table(rows, title="What runs on this machine")
+
+
+def findings_table(findings: Iterable[Any], title: str = "Audit findings") -> Table:
+    """Return audit findings as a table (severity, pattern, subject, binding, role, scope, why)."""
+    rows = []
+    for f in findings:
+        subject = (
+            f"{f.subject.kind} {f.subject.namespace + '/' if f.subject.namespace else ''}{f.subject.name}"
+        )
+        rows.append(
+            {
+                "severity": f.severity,
+                "pattern": f.pattern,
+                "subject": subject,
+                "binding": f"{f.binding.kind} {f.binding.name}",
+                "role": f"{f.role.kind} {f.role.name}",
+                "scope": f.scope,
+                "what it allows": f.title,
+            }
+        )
+    return Table(rows, title=title)
