@@ -82,16 +82,12 @@ def request_token(
         spec["expirationSeconds"] = expiration_seconds
     if bound_pod and bound_secret:
         raise InputError("a token can be bound to a Pod or to a Secret, not both")
-    if bound_pod or bound_secret:
-        kind, name = ("Pod", bound_pod) if bound_pod else ("Secret", bound_secret)
-        read = lab.core.read_namespaced_pod if bound_pod else lab.core.read_namespaced_secret
-        spec["boundObjectRef"] = {
-            "apiVersion": "v1",
-            "kind": kind,
-            "name": name,
-            "uid": read(name, namespace).metadata.uid,
-        }
     try:
+        if bound_pod or bound_secret:
+            kind, name = ("Pod", bound_pod) if bound_pod else ("Secret", bound_secret)
+            read = lab.core.read_namespaced_pod if bound_pod else lab.core.read_namespaced_secret
+            uid = read(name, namespace).metadata.uid
+            spec["boundObjectRef"] = {"apiVersion": "v1", "kind": kind, "name": name, "uid": uid}
         data, _, headers = lab.core.create_namespaced_service_account_token_with_http_info(
             service_account, namespace, {"spec": spec}
         )
