@@ -36,6 +36,9 @@ ACTIONS: dict[str, Call] = {
         "inventory-config", ns
     ),
     "get configmap payroll-config": lambda core, ns: core.read_namespaced_config_map("payroll-config", ns),
+    "get configmap pod-watcher-config": lambda core, ns: core.read_namespaced_config_map(
+        "pod-watcher-config", ns
+    ),
     "list configmaps": lambda core, ns: core.list_namespaced_config_map(ns),
     "list secrets": lambda core, ns: core.list_namespaced_secret(ns),
     "get secret database-password": lambda core, ns: core.read_namespaced_secret("database-password", ns),
@@ -112,3 +115,40 @@ def access_matrix(
     return AccessMatrix(
         {who: [attempt(lab, tok, a, namespace) for a in actions] for who, tok in tokens.items()}, title
     )
+
+
+def wait_until_allowed(lab: Lab, token: str, action: str, namespace: str, timeout: float = 10.0) -> Attempt:
+    """Retry an action until allowed: a new RoleBinding reaches the authorizer's cache within moments."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    result = attempt(lab, token, action, namespace)
+    while not result.allowed and time.monotonic() < deadline:
+        time.sleep(0.1)
+        result = attempt(lab, token, action, namespace)
+    return result
+
+
+def rules_of(lab: Lab, token: str, namespace: str) -> Table:
+    """Ask the API server what the token's identity may do in a namespace (SelfSubjectRulesReview)."""
+    from kubernetes.client import AuthorizationV1Api
+
+    client = lab.token_client(token)
+    try:
+        status = (
+            AuthorizationV1Api(client)
+            .create_self_subject_rules_review({"spec": {"namespace": namespace}})
+            .status
+        )
+    finally:
+        client.close()
+    rows = [
+        {
+            "verbs": r.verbs,
+            "apiGroups": [g or '""' for g in r.api_groups or []],
+            "resources": r.resources or [],
+            "resourceNames": r.resource_names or [],
+        }
+        for r in status.resource_rules or []
+    ]
+    return Table(rows, title=f"What this token may do in {namespace} (SelfSubjectRulesReview)")

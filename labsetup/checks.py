@@ -78,3 +78,36 @@ def check_no_token_pod(lab: Lab, namespace: str, text: str) -> CheckResult:
     if has_token_volume(admitted):
         problems.append("the admitted pod still has a kube-api-access-* token volume")
     return CheckResult(not problems, problems)
+
+
+def check_watcher_config_role(lab: Lab, namespace: str, text: str, watcher_token: str) -> CheckResult:
+    """Exercise 04: pod-watcher may read ConfigMap pod-watcher-config, and nothing more than before."""
+    from kubernetes.client.exceptions import ApiException
+
+    from labsetup.access import attempt, wait_until_allowed
+
+    try:
+        docs = manifests.parse(text, "your manifest")
+    except InputError as err:
+        return CheckResult(False, [str(err)])
+    kinds = sorted(d["kind"] for d in docs)
+    if kinds != ["Role", "RoleBinding"]:
+        return CheckResult(False, [f"expected one Role and one RoleBinding, found {kinds}"])
+    try:
+        manifests.apply(lab, docs, namespace)
+    except ApiException as err:
+        return CheckResult(False, [f"the API server refused your manifest: {err.status} {err.reason}"])
+    problems = []
+    if not wait_until_allowed(lab, watcher_token, "get configmap pod-watcher-config", namespace, 5.0).allowed:
+        problems.append(
+            "missing: pod-watcher still cannot get ConfigMap pod-watcher-config "
+            "(check the Role's rule and that the RoleBinding names ServiceAccount pod-watcher)"
+        )
+    for action, why in (
+        ("get configmap payroll-config", "use resourceNames to limit the rule to one ConfigMap"),
+        ("list configmaps", "list returns every ConfigMap's content; grant get only"),
+        ("list secrets", "the workload needs no Secrets"),
+    ):
+        if attempt(lab, watcher_token, action, namespace).allowed:
+            problems.append(f"too much: pod-watcher may now {action}; {why}")
+    return CheckResult(not problems, problems)

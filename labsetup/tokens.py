@@ -252,17 +252,22 @@ class BindingDemo:
 
 
 def demonstrate_pod_binding(
-    lab: Lab, namespace: str, pod_name: str, token: str, timeout: float = 40.0
+    lab: Lab,
+    namespace: str,
+    pod_name: str,
+    token: str,
+    audiences: list[str] | None = None,
+    timeout: float = 40.0,
 ) -> BindingDemo:
     """Review a pod-bound token, delete the pod, and poll TokenReview until the token is refused.
 
     The API server caches successful reviews for about 10 s, so the token keeps working briefly.
     """
-    before = review(lab, token)
+    before = review(lab, token, audiences)
     lab.core.delete_namespaced_pod(pod_name, namespace, grace_period_seconds=0)
     start = time.monotonic()
-    after = review(lab, token)
+    after = review(lab, token, audiences)
     while after.authenticated and time.monotonic() - start < timeout:
         time.sleep(0.5)
-        after = review(lab, token)
+        after = review(lab, token, audiences)
     return BindingDemo(before, after, time.monotonic() - start)

@@ -8,8 +8,13 @@
 
 # %%
 import labsetup
-from labsetup import manifests, show
-from labsetup.automount import TOKEN_MOUNT_PATH, automount_matrix, harden_default_service_accounts, has_token_volume
+from labsetup import manifests
+from labsetup.automount import (
+    TOKEN_MOUNT_PATH,
+    automount_matrix,
+    harden_default_service_accounts,
+    has_token_volume,
+)
 
 lab = labsetup.connect()
 ns = lab.namespace("lesson-02")
@@ -64,7 +69,9 @@ hardened
 assert hardened.rows and all(row["after"] == "false" for row in hardened.rows)
 assert ns in [row["namespace"] for row in hardened.rows]
 pod = manifests.apply(lab, "01-pod-no-serviceaccount", ns)[0]
-print("token volume:", has_token_volume(pod), "| volumes:", [v["name"] for v in pod["spec"].get("volumes", [])])
+print(
+    "token volume:", has_token_volume(pod), "| volumes:", [v["name"] for v in pod["spec"].get("volumes", [])]
+)
 assert pod["spec"]["serviceAccountName"] == "default" and not has_token_volume(pod)
 
 # %% [markdown]
@@ -74,7 +81,10 @@ assert pod["spec"]["serviceAccountName"] == "default" and not has_token_volume(p
 # %%
 later = lab.namespace("lesson-02-later")
 fresh_default = lab.core.read_namespaced_service_account("default", later)
-print("automountServiceAccountToken of the new namespace's default:", fresh_default.automount_service_account_token)
+print(
+    "automountServiceAccountToken of the new namespace's default:",
+    fresh_default.automount_service_account_token,
+)
 assert fresh_default.automount_service_account_token is None
 lab.delete_namespace(later)
 
@@ -90,8 +100,12 @@ manifests.show("02-dedicated-api-client")
 
 # %%
 sa, client_pod = manifests.apply(lab, "02-dedicated-api-client", ns)
-mount = next(m for m in client_pod["spec"]["containers"][0]["volumeMounts"] if m["mountPath"] == TOKEN_MOUNT_PATH)
-print(f"{client_pod['metadata']['name']} runs as {client_pod['spec']['serviceAccountName']}, token at {mount['mountPath']}")
+mount = next(
+    m for m in client_pod["spec"]["containers"][0]["volumeMounts"] if m["mountPath"] == TOKEN_MOUNT_PATH
+)
+print(
+    f"{client_pod['metadata']['name']} runs as {client_pod['spec']['serviceAccountName']}, token at {mount['mountPath']}"
+)
 assert client_pod["spec"]["serviceAccountName"] == "api-client" and has_token_volume(client_pod)
 
 # %% [markdown]

@@ -29,7 +29,10 @@ objects = load_from_cluster(lab.api_client)
 before = seed_query(objects)
 platform = platform_default_bindings(objects)
 show.Table(
-    [{"binding": o["name"], "role": o["role"], "ServiceAccounts": [s["name"] for s in o["subjects"]]} for o in before],
+    [
+        {"binding": o["name"], "role": o["role"], "ServiceAccounts": [s["name"] for s in o["subjects"]]}
+        for o in before
+    ],
     title=f"jq: {len(before)} ClusterRoleBindings with ServiceAccount subjects",
 )
 
