@@ -78,7 +78,9 @@ def harden_default_service_accounts(lab: Lab, namespaces: list[str] | None = Non
     """
     if namespaces is None:
         namespaces = [
-            n.metadata.name for n in lab.core.list_namespace().items if n.metadata.name.startswith(lab.prefix)
+            n.metadata.name
+            for n in lab.core.list_namespace().items
+            if n.metadata.name.startswith(lab.prefix) and n.status.phase == "Active"
         ]
     rows = []
     for ns in namespaces:

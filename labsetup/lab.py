@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,10 @@ from labsetup.progress import Progress, StderrProgress
 
 if TYPE_CHECKING:
     from kubernetes import client as k8s
+
+
+LESSON_LABEL = "sa-lab/lesson"
+"""Label naming the lesson a namespace was made for (used to clean up earlier runs)."""
 
 
 class Lab:
@@ -103,20 +108,27 @@ class Lab:
         return client.ApiClient(conf)
 
     def namespace(self, name: str, reset: bool = True, timeout: float = 30.0) -> str:
-        """Create the lesson namespace `name` (deleting an old one first when reset); return its real name.
+        """Create a namespace for lesson `name` and return its real name once it is usable.
 
-        The real name carries the learner's prefix on a shared cluster. Returns once the
-        namespace is usable: its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap exist
-        (the controller manager creates both a moment after the namespace).
+        With reset (the default), earlier namespaces of the same lesson are deleted (without
+        waiting: the namespace controller takes about 5 s) and a fresh one named
+        `<prefix><name>-<5 random characters>` is made, so a re-run starts clean. Without reset,
+        the namespace is exactly `<prefix><name>`, created if absent. Usable means its `default`
+        ServiceAccount and `kube-root-ca.crt` ConfigMap exist (the controller manager creates both
+        a moment after the namespace).
         """
         from kubernetes.client import V1Namespace, V1ObjectMeta
         from kubernetes.client.exceptions import ApiException
 
-        name = self.cluster_name(name)
+        base = self.cluster_name(name)
         deadline = time.monotonic() + timeout
+        name = base
         if reset:
-            self.delete_namespace(name, timeout)
-        meta = V1ObjectMeta(name=name, labels=self.labels)
+            for old in self.core.list_namespace(label_selector=f"{LESSON_LABEL}={base}").items:
+                if old.status.phase != "Terminating":
+                    self.core.delete_namespace(old.metadata.name)
+            name = f"{base}-{uuid.uuid4().hex[:5]}"
+        meta = V1ObjectMeta(name=name, labels={**self.labels, LESSON_LABEL: base})
         try:
             self.core.create_namespace(V1Namespace(metadata=meta))
         except ApiException as err:

@@ -86,7 +86,7 @@ print(
     fresh_default.automount_service_account_token,
 )
 assert fresh_default.automount_service_account_token is None
-lab.delete_namespace(later)
+lab.core.delete_namespace(later)  # gone in a few seconds; nothing waits for it
 
 # %% [markdown]
 # ## A dedicated account for the workload that needs the API

@@ -71,11 +71,11 @@ def test_up_is_idempotent_and_a_warm_restart_keeps_state(own_lab: EmbeddedBacken
     first = lab_pids(own_lab)
     again = own_lab.up()
     assert again.ready and lab_pids(own_lab) == first
-    Lab(own_lab).namespace("kept")
+    kept = Lab(own_lab).namespace("kept")
     own_lab.down()
     own_lab.up()
     assert lab_pids(own_lab) != first
-    assert Lab(own_lab).core.read_namespace("kept").metadata.name == "kept"
+    assert Lab(own_lab).core.read_namespace(kept).metadata.name == kept
 
 
 @pytest.mark.parametrize("victim", ["etcd", "kube-apiserver", "kube-controller-manager"])
