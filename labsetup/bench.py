@@ -103,6 +103,55 @@ def replace_section(path: Path, heading: str, body: str) -> None:
     path.write_text(text)
 
 
+NOTEBOOK_SECTION = "## Notebooks under nbval"
+
+
+def measure_notebooks(runs: int, work: Path) -> list[float]:
+    """Time the nbval run of every notebook from a stopped lab (cluster start included), `runs` times."""
+    import subprocess
+    import sys
+
+    times = []
+    for i in range(runs):
+        env = dict(os.environ, SA_LAB_DIR=str(work / f"nbval-{i}"))
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(REPO_ROOT / "notebooks"),
+        ]
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, cwd=REPO_ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def render_notebooks(times: list[float]) -> str:
+    """Return the Markdown section for the notebook run."""
+    count = len(list((REPO_ROOT / "notebooks").glob("*.ipynb")))
+    return (
+        "\n".join(
+            [
+                NOTEBOOK_SECTION,
+                "",
+                f"Measured {time.strftime('%Y-%m-%d')} by `python -m labsetup bench --notebooks` on "
+                f"{os.cpu_count()} cores: `pytest --nbval-lax` over all {count} notebooks from a stopped lab "
+                f"(cluster start included), {len(times)} runs; median (min-max).",
+                "",
+                "| measure | result | target |",
+                "|---|---|---|",
+                f"| nbval run of every notebook, cluster start included, s | {summary(times)} | <= 60 |",
+            ]
+        )
+        + "\n"
+    )
+
+
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the bench options to a parser."""
     parser.add_argument("--runs", type=int, default=5, help="runs per measure (default 5)")
@@ -122,7 +171,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     ensure(StderrProgress())
     with tempfile.TemporaryDirectory(prefix="sa-lab-bench-") as work:
         samples = measure(args.runs, args.idle, Path(work))
-    body = render(samples, args.runs, args.idle)
-    replace_section(args.output, SECTION, body)
-    print(body)
+        body = render(samples, args.runs, args.idle)
+        replace_section(args.output, SECTION, body)
+        print(body)
+        if args.notebooks:
+            notebooks = render_notebooks(measure_notebooks(max(1, args.runs // 2), Path(work)))
+            replace_section(args.output, NOTEBOOK_SECTION, notebooks)
+            print(notebooks)
     return 0
