@@ -36,8 +36,20 @@ def _state(pid: int) -> str | None:
 
 
 def alive(pid: int) -> bool:
-    """Tell whether pid is running (a zombie counts as exited)."""
-    return _state(pid) not in (None, "Z", "X")
+    """Tell whether pid is running.
+
+    A zombie counts as exited only once all its threads are gone: the leader of a dying Go
+    process turns Z while other threads still hold its files (and listening sockets).
+    """
+    state = _state(pid)
+    if state in (None, "X"):
+        return False
+    if state == "Z":
+        try:
+            return len(os.listdir(f"/proc/{pid}/task")) > 1
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
@@ -95,7 +107,7 @@ class ManagedProcess:
         return self.recorded_pid() is not None
 
 
-def stop_all(procs: list[ManagedProcess], timeout: float = 15.0) -> list[str]:
+def stop_all(procs: list[ManagedProcess], timeout: float = 10.0) -> list[str]:
     """Stop processes one after the other, in the given order; return what went wrong.
 
     Each gets SIGTERM and is waited for (SIGKILL after `timeout`) before the next is signalled,
