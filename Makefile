@@ -22,7 +22,8 @@ build: $(STAMP)
 
 lab: setup
 	$(PY) -m labsetup up
-	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)/notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)/notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 up down status doctor: $(STAMP)
 	$(PY) -m labsetup $@
