@@ -11,19 +11,33 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from labsetup.cluster import BACKENDS, get_backend
-from labsetup.errors import LabError
+from labsetup.cluster import BACKENDS, get_backend, record_choice, resolve_name
+from labsetup.errors import InputError, LabError
+from labsetup.paths import lab_dir
 from labsetup.progress import StderrProgress
 
 
 def _backend(args: argparse.Namespace):  # noqa: ANN202
-    return get_backend(args.backend, args.lab_dir, StderrProgress())
+    options = {}
+    for key in ("kubeconfig", "context", "prefix", "allow_cluster_writes"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    chosen = resolve_name(args.backend, args.lab_dir)
+    if options and chosen != "existing":
+        raise InputError(
+            f"--{', --'.join(k.replace('_', '-') for k in options)} only apply to --backend existing"
+        )
+    return get_backend(chosen, args.lab_dir, StderrProgress(), **options)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     """Start the lab and print where its kubeconfig is."""
-    status = _backend(args).up()
-    print(f"lab ready: {status.server} ({status.version}); kubeconfig: {status.kubeconfig}")
+    backend = _backend(args)
+    status = backend.up()
+    record_choice(args.lab_dir or lab_dir(), backend.name)
+    print(
+        f"lab ready ({status.backend}): {status.server} ({status.version}); kubeconfig: {status.kubeconfig}"
+    )
     return 0
 
 
@@ -49,9 +63,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Say what is missing and how to get it."""
-    from labsetup.doctor import checks, report
+    from labsetup.doctor import checks, kind_checks, report
 
-    text, ok = report(checks())
+    backend = resolve_name(args.backend, args.lab_dir)
+    found = checks() + (kind_checks() if backend == "kind" else [])
+    text, ok = report(found, backend)
     print(text)
     return 0 if ok else 1
 
@@ -60,6 +76,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     """Build (or find) the control-plane binaries and print their directory."""
     from labsetup.cluster.binaries import CONTROL_PLANE, build, find
 
+    if args.kind:
+        from labsetup.cluster.kind import install_kind
+
+        print(install_kind(StderrProgress()))
+        return 0
     found = find(CONTROL_PLANE) if not args.force else None
     found = found or build(StderrProgress(min_interval=5.0), CONTROL_PLANE)
     print(found.directory)
@@ -107,14 +128,29 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    add("up", cmd_up, "start the lab cluster (idempotent)")
+    up = add("up", cmd_up, "start the lab cluster (idempotent)")
+    up.add_argument(
+        "--kubeconfig", type=_path, help="existing backend: the kubeconfig file to use (never inferred)"
+    )
+    up.add_argument("--context", help="existing backend: the context in that file")
+    up.add_argument(
+        "--prefix", help="existing backend: name prefix for this learner's objects (default: NAME-)"
+    )
+    up.add_argument(
+        "--allow-cluster-writes",
+        action="store_true",
+        default=None,
+        help="existing backend: allow the lab to create cluster-scoped objects (lesson 05)",
+    )
     add("down", cmd_down, "stop the lab cluster").add_argument(
         "--purge", action="store_true", help="also delete certificates and etcd data"
     )
     add("status", cmd_status, "report the lab cluster").add_argument("--json", action="store_true")
     add("doctor", cmd_doctor, "check what the lab needs and say how to get what is missing")
-    add("build", cmd_build, "build the control-plane binaries into the cache").add_argument(
-        "--force", action="store_true", help="rebuild even if found"
+    build = add("build", cmd_build, "build the control-plane binaries into the cache")
+    build.add_argument("--force", action="store_true", help="rebuild even if found")
+    build.add_argument(
+        "--kind", action="store_true", help="install the pinned kind CLI instead (kind backend)"
     )
     audit = add("audit", cmd_audit, "audit RBAC bindings for risky service-account permissions")
     _optional_arguments(audit, "labsetup.audit_cli", "add_audit_arguments")

@@ -109,9 +109,32 @@ def checks() -> list[Check]:
     return result
 
 
-def report(found: list[Check]) -> tuple[str, bool]:
+def kind_checks() -> list[Check]:
+    """Checks for the kind backend: the kind CLI, a running container engine, a cgroup v2 host."""
+    from labsetup.cluster.kind import cgroup_v2, docker_problem, kind_binary
+
+    kind = kind_binary()
+    problem = docker_problem()
+    return [
+        Check("kind CLI", kind is not None, str(kind or "not found"), "python -m labsetup build --kind"),
+        Check(
+            "container engine",
+            problem is None,
+            problem or "docker info works",
+            "install and start Docker (or use the embedded backend, which needs none)",
+        ),
+        Check(
+            "cgroup v2",
+            cgroup_v2(),
+            "cgroup v2" if cgroup_v2() else "cgroup v1 host",
+            "kindest/node 1.35+ needs a cgroup v2 host; use the embedded backend here",
+        ),
+    ]
+
+
+def report(found: list[Check], backend: str = "embedded") -> tuple[str, bool]:
     """Return the report text and whether every required check passed."""
-    lines = [f"repository: {REPO_ROOT}", "backend: embedded"]
+    lines = [f"repository: {REPO_ROOT}", f"backend: {backend}"]
     for c in found:
         mark = "ok " if c.ok else ("MISSING" if c.required else "optional, missing")
         lines.append(

@@ -69,7 +69,7 @@ class Lab:
     @property
     def labels(self) -> dict[str, str]:
         """Labels stamped on every object the lab creates, so `down` can find exactly them."""
-        return {"sa-lab/managed": "true"}
+        return dict(getattr(self.backend, "labels", {"sa-lab/managed": "true"}))
 
     def cluster_name(self, name: str) -> str:
         """Return the real name for a cluster-scoped object the lesson calls `name`."""

