@@ -24,7 +24,9 @@ from labsetup.progress import Progress, log_progress
 from labsetup.versions import ETCD_VERSION, KUBERNETES_VERSION
 
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager")
-NODE = ("kubelet", "kube-scheduler")
+NODE = ("kubelet", "kube-scheduler", "containerd", "containerd-shim-runc-v2", "ctr")
+"""The opt-in node's Go binaries: kubelet and scheduler (tools/k8s), containerd (tools/containerd)."""
+CONTAINERD = ("containerd", "containerd-shim-runc-v2", "ctr")
 GO_MIN = (1, 26)
 TOOLS_DIR = REPO_ROOT / "tools"
 
@@ -189,7 +191,10 @@ def build(progress: Progress = log_progress, names: tuple[str, ...] = CONTROL_PL
 
 def _build_into(go: Path, out: Path, todo: list[str], progress: Progress) -> None:
     env = _build_env(go)
-    for module in ("etcd", "k8s"):
+    modules = ["etcd"] if "etcd" in todo else []
+    modules += ["k8s"] if any(n not in ("etcd", *CONTAINERD) for n in todo) else []
+    modules += ["containerd"] if any(n in CONTAINERD for n in todo) else []
+    for module in modules:
         progress(f"downloading Go modules for {module} (first time only)", None)
         result = subprocess.run(
             [str(go), "mod", "download"], cwd=TOOLS_DIR / module, env=env, capture_output=True, text=True
@@ -207,10 +212,14 @@ def _build_into(go: Path, out: Path, todo: list[str], progress: Progress) -> Non
             progress,
             "etcd",
         )
-    k8s = [f"k8s.io/kubernetes/cmd/{n}" for n in todo if n != "etcd"]
+    k8s = [f"k8s.io/kubernetes/cmd/{n}" for n in todo if n not in ("etcd", *CONTAINERD)]
     if k8s:
         args = ["-tags", "selinux,notest,grpcnotrace", "-ldflags", k8s_ldflags()]
         _go_build(go, TOOLS_DIR / "k8s", f"{out}/", k8s, args, progress, "Kubernetes " + KUBERNETES_VERSION)
+    containerd = [f"github.com/containerd/containerd/v2/cmd/{n}" for n in todo if n in CONTAINERD]
+    if containerd:
+        args = ["-tags", "no_btrfs,no_devmapper,no_zfs", "-ldflags", "-s -w"]
+        _go_build(go, TOOLS_DIR / "containerd", f"{out}/", containerd, args, progress, "containerd")
 
 
 def ensure(

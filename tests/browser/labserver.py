@@ -139,9 +139,10 @@ def run_all_cells(page) -> None:  # noqa: ANN001
     page.locator(".lm-Menu").get_by_text("Run All Cells", exact=True).click()
 
 
-def wait_kernel_idle(page, timeout_ms: int) -> None:  # noqa: ANN001
-    """Wait until no cell is queued or running (no `[*]` prompts)."""
-    prompts = "[...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')]"
+def wait_all_executed(page, timeout_ms: int) -> None:  # noqa: ANN001
+    """Wait until every code cell shows an execution count (`[n]:`), i.e. ran to the end."""
+    prompts = "[...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]"
     page.wait_for_function(
-        f"() => {prompts}.length > 0 && !{prompts}.some(p => p.textContent.includes('*'))", timeout=timeout_ms
+        f"() => {prompts}.length > 0 && {prompts}.every(p => /\\[\\d+\\]/.test(p.textContent))",
+        timeout=timeout_ms,
     )

@@ -12,7 +12,7 @@ from labserver import (
     ROOT,
     jupyterlab,
     run_all_cells,
-    wait_kernel_idle,
+    wait_all_executed,
     widget_problems,
 )
 
@@ -49,7 +49,7 @@ def open_and_run(browser, server):
         state="attached",
     )
     run_all_cells(page)
-    wait_kernel_idle(page, 120_000)
+    wait_all_executed(page, 180_000)
     return page
 
 
