@@ -18,15 +18,17 @@ from labsetup.progress import StderrProgress
 
 
 def _backend(args: argparse.Namespace):  # noqa: ANN202
-    options = {}
-    for key in ("kubeconfig", "context", "prefix", "allow_cluster_writes"):
-        if getattr(args, key, None) is not None:
-            options[key] = getattr(args, key)
     chosen = resolve_name(args.backend, args.lab_dir)
-    if options and chosen != "existing":
-        raise InputError(
-            f"--{', --'.join(k.replace('_', '-') for k in options)} only apply to --backend existing"
-        )
+    allowed = {
+        "existing": ("kubeconfig", "context", "prefix", "allow_cluster_writes"),
+        "embedded": ("with_node",),
+    }
+    options = {}
+    for key in ("kubeconfig", "context", "prefix", "allow_cluster_writes", "with_node"):
+        if getattr(args, key, None) is not None:
+            if key not in allowed.get(chosen, ()):
+                raise InputError(f"--{key.replace('_', '-')} does not apply to the {chosen} backend")
+            options[key] = getattr(args, key)
     return get_backend(chosen, args.lab_dir, StderrProgress(), **options)
 
 
@@ -74,15 +76,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build (or find) the control-plane binaries and print their directory."""
-    from labsetup.cluster.binaries import CONTROL_PLANE, build, find
+    from labsetup.cluster.binaries import CONTROL_PLANE, NODE, build, find
 
     if args.kind:
         from labsetup.cluster.kind import install_kind
 
         print(install_kind(StderrProgress()))
         return 0
-    found = find(CONTROL_PLANE) if not args.force else None
-    found = found or build(StderrProgress(min_interval=5.0), CONTROL_PLANE)
+    names = CONTROL_PLANE + (NODE if args.with_node else ())
+    found = find(names) if not args.force else None
+    found = found or build(StderrProgress(min_interval=5.0), names)
     print(found.directory)
     return 0
 
@@ -130,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = add("up", cmd_up, "start the lab cluster (idempotent)")
     up.add_argument(
+        "--with-node",
+        action="store_true",
+        default=None,
+        help="embedded backend: also run a node (kubelet + containerd + runc; Linux and root) so "
+        "pods really run; notebooks: set SA_LAB_NODE=1",
+    )
+    up.add_argument(
         "--kubeconfig", type=_path, help="existing backend: the kubeconfig file to use (never inferred)"
     )
     up.add_argument("--context", help="existing backend: the context in that file")
@@ -149,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor, "check what the lab needs and say how to get what is missing")
     build = add("build", cmd_build, "build the control-plane binaries into the cache")
     build.add_argument("--force", action="store_true", help="rebuild even if found")
+    build.add_argument(
+        "--with-node", action="store_true", help="also build kubelet, kube-scheduler and containerd"
+    )
     build.add_argument(
         "--kind", action="store_true", help="install the pinned kind CLI instead (kind backend)"
     )

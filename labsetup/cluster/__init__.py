@@ -67,14 +67,15 @@ def get_backend(
 ) -> Backend:
     """Return the backend object for `name` (see resolve_name), with its state under `directory`.
 
-    `options` go to the existing backend (kubeconfig, context, prefix, allow_cluster_writes).
+    `options` go to the backend: with_node (embedded); kubeconfig, context, prefix,
+    allow_cluster_writes (existing).
     """
     where = directory or lab_dir()
     chosen = resolve_name(name, where)
     if chosen == "embedded":
         from labsetup.cluster.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(where, progress)
+        return EmbeddedBackend(where, progress, **options)
     if chosen == "kind":
         from labsetup.cluster.kind import KindBackend
 

@@ -39,6 +39,8 @@ class Status:
     lab_dir: str | None = None
     processes: dict[str, Any] = field(default_factory=dict)
     capabilities: dict[str, Any] = field(default_factory=dict)
+    node: bool = False
+    """Whether the embedded backend's opt-in node (kubelet + containerd) runs."""
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:

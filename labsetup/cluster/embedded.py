@@ -30,15 +30,20 @@ from typing import Any
 from labsetup._files import write_atomic
 from labsetup.cluster import kubeconfig, pki, ports
 from labsetup.cluster.base import Capabilities, Status
-from labsetup.cluster.binaries import CONTROL_PLANE, Binaries, ensure
+from labsetup.cluster.binaries import CONTROL_PLANE, NODE, Binaries, ensure
+from labsetup.cluster.node import NODE_ENV, Node
+from labsetup.cluster.node import unavailable as node_unavailable
 from labsetup.cluster.probe import Probe
 from labsetup.cluster.process import ManagedProcess, stop_all, wait_for
+from labsetup.errors import BackendUnavailable
 from labsetup.progress import Progress, log_progress
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 MAX_TOKEN_EXPIRATION = "48h"
 """The cap the lessons demonstrate; kind-config.yaml sets the same flag."""
 SERVICE_CIDR = "10.0.0.0/24"
+NODE_CONTROLLERS = ("node-lifecycle-controller",)
+"""Added with the node: it removes the node's not-ready taint once the kubelet reports Ready."""
 CONTROLLERS = (
     "serviceaccount-controller",
     "serviceaccount-token-controller",
@@ -62,15 +67,30 @@ class EmbeddedBackend:
     """The real Kubernetes control plane, run as local processes."""
 
     name = "embedded"
-    capabilities = Capabilities(
-        pods_run=False, exec=False, cluster_scoped_writes=True, max_token_expiration=MAX_TOKEN_EXPIRATION
-    )
 
-    def __init__(self, lab_dir: Path, progress: Progress = log_progress, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        lab_dir: Path,
+        progress: Progress = log_progress,
+        start_timeout: float = 60.0,
+        with_node: bool | None = None,
+    ) -> None:
         self.dir = lab_dir
         self.pki = pki.Pki(lab_dir / "pki")
         self.progress = progress
         self.start_timeout = start_timeout
+        self.node = Node(lab_dir, progress)
+        if with_node is None:
+            with_node = bool(self.read_state().get("node")) or os.environ.get(NODE_ENV) == "1"
+        self.with_node = with_node
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Pods run (and exec works) only while the opt-in node runs."""
+        pods = self.node.running()
+        return Capabilities(
+            pods_run=pods, exec=pods, cluster_scoped_writes=True, max_token_expiration=MAX_TOKEN_EXPIRATION
+        )
 
     # ----- files -------------------------------------------------------------------------------
     @property
@@ -112,14 +132,18 @@ class EmbeddedBackend:
         """Start the control plane unless it already runs, and wait until it is usable."""
         with self._locked():
             current = self.status()
-            if current.ready:
+            if current.ready and self.with_node == self.node.running():
                 return current
+            if self.with_node and (reason := node_unavailable()):
+                raise BackendUnavailable(
+                    f"unable to start the lab with a node: {reason}; without --with-node it runs as before",
+                )
             procs = self._processes()
-            running = [p.running() for p in procs]
-            if any(running):
-                self.progress("stopping a partly running lab first", None)
-                stop_all(list(reversed(procs)))
-            binaries = ensure(self.progress, CONTROL_PLANE, allow_build)
+            if any(p.running() for p in procs) or any(p.running() for p in self.node.processes()):
+                self.progress("stopping a partly running (or differently configured) lab first", None)
+                self._stop_all()
+            names = CONTROL_PLANE + (NODE if self.with_node else ())
+            binaries = ensure(self.progress, names, allow_build)
             return self._start(binaries)
 
     def _choose_ports(self) -> dict[str, int]:
@@ -146,6 +170,8 @@ class EmbeddedBackend:
         if not self.pki.exists():
             self.progress("creating certificates and keys", None)
             pki.create(self.pki.root)
+        if self.with_node:
+            self.node.make_pki(self.pki)
         port = self._choose_ports()
         server = f"https://127.0.0.1:{port['apiserver']}"
         kubeconfig.write(
@@ -168,6 +194,7 @@ class EmbeddedBackend:
                     "ports": port,
                     "server": server,
                     "binaries": str(binaries.directory),
+                    "node": self.with_node,
                 },
                 indent=2,
             ),
@@ -186,8 +213,10 @@ class EmbeddedBackend:
             self.progress("starting kube-controller-manager", None)
             procs[2].start()
             self._wait_usable(api, procs, port)
+            if self.with_node:
+                self.node.start(binaries, self.pki, server, api, self._deadline())
         except BaseException:
-            stop_all(list(reversed(procs)))
+            self._stop_all()
             raise
         finally:
             api.close()
@@ -234,6 +263,7 @@ class EmbeddedBackend:
                 "--enable-admission-plugins=NodeRestriction",
                 "--profiling=false",
                 "--v=1",
+                *(Node.apiserver_flags(p) if self.with_node else []),
             ],
             "kube-controller-manager": [
                 str(binaries["kube-controller-manager"]),
@@ -245,7 +275,7 @@ class EmbeddedBackend:
                 "--use-service-account-credentials=true",
                 f"--service-account-private-key-file={p.sa_key}",
                 f"--root-ca-file={p.ca_crt}",
-                f"--controllers={','.join(CONTROLLERS)}",
+                f"--controllers={','.join(CONTROLLERS + (NODE_CONTROLLERS if self.with_node else ()))}",
                 "--profiling=false",
                 "--v=1",
             ],
@@ -305,19 +335,27 @@ class EmbeddedBackend:
         With purge, also delete the lab directory (PKI, etcd data, logs): the next `up` is cold.
         """
         with self._locked():
-            problems = stop_all(list(reversed(self._processes())))
-            for problem in problems:
+            for problem in self._stop_all():
                 self.progress(problem, None)
             if purge:
+                self.node.reset_state()
                 shutil.rmtree(self.dir / "etcd", ignore_errors=True)
                 shutil.rmtree(self.pki.root, ignore_errors=True)
                 for name in ("state.json", "kubeconfig", "kcm.kubeconfig"):
                     (self.dir / name).unlink(missing_ok=True)
 
+    def _stop_all(self) -> list[str]:
+        """Stop the node (if any) first, then the control plane; return what went wrong."""
+        problems = self.node.stop() if self.node.dir.exists() else []
+        return problems + stop_all(list(reversed(self._processes())))
+
     def status(self) -> Status:
         """Report processes, readiness and version without changing anything."""
         state = self.read_state()
         procs = {p.name: p.recorded_pid() for p in self._processes()}
+        node_procs = (
+            {p.name: p.recorded_pid() for p in self.node.processes()} if self.node.dir.exists() else {}
+        )
         status = Status(
             backend=self.name,
             ready=False,
@@ -325,8 +363,11 @@ class EmbeddedBackend:
             server=state.get("server"),
             binaries=state.get("binaries"),
             lab_dir=str(self.dir),
-            processes={n: {"pid": pid, "running": pid is not None} for n, pid in procs.items()},
+            processes={
+                n: {"pid": pid, "running": pid is not None} for n, pid in (procs | node_procs).items()
+            },
             capabilities=self.capabilities.__dict__.copy(),
+            node=bool(node_procs) and all(node_procs.values()),
         )
         if not all(procs.values()):
             down = [n for n, pid in procs.items() if pid is None]

@@ -141,7 +141,8 @@ def issue(
     return key, builder.sign(ca_key, hashes.SHA256())
 
 
-def _write_pair(pki: Pki, stem: str, key: Key, cert: x509.Certificate) -> None:
+def write_pair(pki: Pki, stem: str, key: Key, cert: x509.Certificate) -> None:
+    """Write a key (0600) and its certificate as <stem>.key and <stem>.crt."""
     write_atomic(pki.root / f"{stem}.key", _pem_key(key), 0o600)
     write_atomic(pki.root / f"{stem}.crt", _pem_cert(cert), 0o644)
 
@@ -152,8 +153,8 @@ def create(root: Path) -> Pki:
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o700)
     ca_key, ca_cert = new_ca()
-    _write_pair(pki, "ca", ca_key, ca_cert)
-    _write_pair(
+    write_pair(pki, "ca", ca_key, ca_cert)
+    write_pair(
         pki,
         "apiserver",
         *issue(
@@ -165,8 +166,8 @@ def create(root: Path) -> Pki:
             ips=("127.0.0.1", SERVICE_IP),
         ),
     )
-    _write_pair(pki, "admin", *issue(ca_key, ca_cert, "admin", org="system:masters"))
-    _write_pair(pki, "kcm", *issue(ca_key, ca_cert, "system:kube-controller-manager"))
+    write_pair(pki, "admin", *issue(ca_key, ca_cert, "admin", org="system:masters"))
+    write_pair(pki, "kcm", *issue(ca_key, ca_cert, "system:kube-controller-manager"))
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     write_atomic(pki.sa_key, _pem_key(sa_key), 0o600)
     pub = sa_key.public_key().public_bytes(

@@ -75,6 +75,7 @@ claims = verify_with_cluster(lab, app_token.token)
 assert claims.verified
 assert claims["sub"] == f"system:serviceaccount:{ns}:default"
 assert claims["kubernetes.io"]["pod"]["name"] == "app"
+assert ("node" in claims["kubernetes.io"]) == lab.capabilities.pods_run  # a running pod's token names its node
 
 # %% [markdown]
 # ## The problem: permissions bound to `default`

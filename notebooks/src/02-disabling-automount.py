@@ -15,6 +15,7 @@ from labsetup.automount import (
     harden_default_service_accounts,
     has_token_volume,
 )
+from labsetup.pods import list_dir_in_pod, wait_running
 
 lab = labsetup.connect()
 ns = lab.namespace("lesson-02")
@@ -73,6 +74,19 @@ print(
     "token volume:", has_token_volume(pod), "| volumes:", [v["name"] for v in pod["spec"].get("volumes", [])]
 )
 assert pod["spec"]["serviceAccountName"] == "default" and not has_token_volume(pod)
+
+# %% [markdown]
+# Where the lab has a node, look inside the running container: the token directory is simply not there.
+
+# %%
+if lab.capabilities.exec:
+    wait_running(lab, ns, "app")
+    listing = list_dir_in_pod(lab, ns, "app", TOKEN_MOUNT_PATH)
+    print(f"inside the running pod, {TOKEN_MOUNT_PATH}:", listing or "does not exist")
+    assert listing is None
+else:
+    print("No node here, so no container runs: the admitted spec above, without a kube-api-access volume,")
+    print("is exactly what a kubelet would get, and it would mount no token.")
 
 # %% [markdown]
 # One call is not forever: a namespace created **after** it gets a brand-new `default` account with the

@@ -3,6 +3,8 @@ answers agree with the API server's own SubjectAccessReview."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from labsetup import manifests
@@ -14,9 +16,38 @@ from labsetup.seed_query import fixed_query, seed_query
 pytestmark = pytest.mark.live
 
 
+def sar(lab, namespace, account, verb, resource, subresource="", group="", name=""):
+    from kubernetes.client import AuthorizationV1Api
+
+    who = Identity.service_account(namespace, account)
+    review = AuthorizationV1Api(lab.api_client).create_subject_access_review(
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": who.user,
+                "groups": sorted(who.groups),
+                "resourceAttributes": {
+                    "namespace": namespace,
+                    "verb": verb,
+                    "group": group,
+                    "resource": resource,
+                    "subresource": subresource,
+                    "name": name,
+                },
+            },
+        }
+    )
+    return who, review.status
+
+
 @pytest.fixture
 def planted(lab, namespace):
     objects = manifests.apply(lab, "05-risky-bindings", namespace)
+    # The authorizer's caches see new bindings a moment later: wait for the last one planted.
+    deadline = time.monotonic() + 15
+    while not sar(lab, namespace, "web", "delete", "pods")[1].allowed and time.monotonic() < deadline:
+        time.sleep(0.1)
     yield {o["metadata"]["name"] for o in objects if o["kind"].endswith("Binding")}
     manifests.delete(lab, "05-risky-bindings", namespace)
 
@@ -70,28 +101,8 @@ REQUESTS = [
 def test_can_agrees_with_subject_access_review(
     lab, namespace, planted, account, verb, resource, subresource, group, name
 ):
-    from kubernetes.client import AuthorizationV1Api
-
-    who = Identity.service_account(namespace, account)
-    review = AuthorizationV1Api(lab.api_client).create_subject_access_review(
-        {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "spec": {
-                "user": who.user,
-                "groups": sorted(who.groups),
-                "resourceAttributes": {
-                    "namespace": namespace,
-                    "verb": verb,
-                    "group": group,
-                    "resource": resource,
-                    "subresource": subresource,
-                    "name": name,
-                },
-            },
-        }
-    )
+    who, status = sar(lab, namespace, account, verb, resource, subresource, group, name)
     policy = Policy.from_objects(load_from_cluster(lab.api_client))
     full = f"{resource}/{subresource}" if subresource else resource
     ours = policy.can(who, verb, full, namespace=namespace, api_group=group, name=name)
-    assert bool(ours) == review.status.allowed, (ours, review.status)
+    assert bool(ours) == status.allowed, (ours, status)
