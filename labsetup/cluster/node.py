@@ -35,6 +35,8 @@ NETWORK = "sa-lab"
 POD_CIDR = "10.244.77.0/24"
 RUNC = Path("/usr/sbin/runc")
 CNI_BIN = Path("/usr/lib/cni")
+OWNER_FILE = Path("/run/sa-lab/node-owner")
+"""Which lab's node runs on this host (one at a time)."""
 NODE_ENV = "SA_LAB_NODE"
 """Set to 1 to have `connect()` start the embedded backend with its node."""
 DEBIAN_PACKAGES = "runc containernetworking-plugins busybox-static"
@@ -271,6 +273,7 @@ state = "{self.run / "state"}"
         node_host.save_sysctls(self.dir / "sysctl-before.json")
         if not (self.dir / "host-before.json").exists():
             write_atomic(self.dir / "host-before.json", json.dumps(node_host.snapshot()), 0o600)
+        self._claim_host()
         self._write_configs(lab_pki, server, ports.pick(1)[0])
         procs = self.processes(
             self._argvs(binaries), dict(os.environ, PATH=f"{CNI_BIN}:{os.environ['PATH']}")
@@ -308,6 +311,23 @@ state = "{self.run / "state"}"
 
         wait_for({f"node {NODE_NAME} Ready and untainted": node_ready}, procs, deadline, self.dir / "logs")
 
+    def _claim_host(self) -> None:
+        """Record this lab as the host's node owner; refuse if another lab's node still runs.
+
+        One node per host: the CNI bridge, the kernel settings and the kubelet's fixed paths are
+        host-wide.
+        """
+        owner = OWNER_FILE
+        if owner.exists():
+            other = Path(owner.read_text().strip())
+            if other != self.lab_dir and Node(other).running():
+                raise BackendUnavailable(
+                    f"another lab's node runs on this host ({other}); stop it first: "
+                    f"SA_LAB_DIR={other} python -m labsetup down"
+                )
+        owner.parent.mkdir(parents=True, exist_ok=True)
+        owner.write_text(f"{self.lab_dir}\n")
+
     def stop(self) -> list[str]:
         """Stop the node, remove what it made outside the lab directory, restore kernel settings."""
         procs = self.processes()
@@ -315,6 +335,9 @@ state = "{self.run / "state"}"
         node_host.kill_processes_using(f"-address {self.socket}")
         problems += stop_all([procs[0]])
         node_host.unmount_under(self.dir, self.run)
+        shutil.rmtree(self.run, ignore_errors=True)
+        if OWNER_FILE.exists() and OWNER_FILE.read_text().strip() == str(self.lab_dir):
+            OWNER_FILE.unlink()
         before = self.dir / "host-before.json"
         if before.exists():
             node_host.clean(
@@ -322,7 +345,6 @@ state = "{self.run / "state"}"
             )
             before.unlink()
         node_host.restore_sysctls(self.dir / "sysctl-before.json")
-        shutil.rmtree(self.run, ignore_errors=True)
         return problems
 
     def reset_state(self) -> None:

@@ -119,6 +119,22 @@ def kill_processes_using(marker: str) -> list[int]:
     return killed
 
 
+def kill_cgroup_members(tops: list[Path]) -> list[int]:
+    """SIGKILL every process in the given cgroups and their children; wait until they are gone."""
+    pids: set[int] = set()
+    for top in tops:
+        for procs in top.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                pids |= {int(x) for x in procs.read_text().split()}
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.05)
+    return sorted(pids)
+
+
 def unmount_under(*roots: Path) -> list[str]:
     """Lazily unmount every mount below the given directories, deepest first."""
     mounts = []
@@ -152,7 +168,9 @@ def clean(before: dict[str, list[str]], *, bridge: str, network: str, lab_marker
         subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
         gone.append(f"interface {bridge}")
     new_cgroups = set(_cgroup_dirs()) - set(before.get("cgroups", []))
-    for entry in sorted(e for e in new_cgroups if e.split("/", 1)[1].startswith("kubepods")):
+    kubepods = sorted(e for e in new_cgroups if e.split("/", 1)[1].startswith("kubepods"))
+    kill_cgroup_members([CGROUP_ROOT / e for e in kubepods])  # containers outlive a killed shim
+    for entry in kubepods:
         top = CGROUP_ROOT / entry
         for path in sorted(
             (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
