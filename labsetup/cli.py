@@ -183,10 +183,7 @@ def _path(text: str):  # noqa: ANN202
 def _optional_arguments(parser: argparse.ArgumentParser, module: str, func: str) -> None:
     import importlib
 
-    try:
-        getattr(importlib.import_module(module), func)(parser)
-    except ModuleNotFoundError:  # TODO(lead): strict once every module has landed
-        pass
+    getattr(importlib.import_module(module), func)(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
