@@ -88,12 +88,15 @@ def checks() -> list[Check]:
             f"make {parent} writable or set SA_LAB_DIR",
         )
     )
+    from labsetup.cluster.node import DEBIAN_PACKAGES, unavailable
+
+    reason = unavailable()
     result.append(
         Check(
-            "kubelet node (optional)",
-            platform.system() == "Linux" and os.geteuid() == 0,
-            "root on Linux" if os.geteuid() == 0 else "not root: pods will not run",
-            "run as root on Linux to use `up --with-node`",
+            "node for real pods (optional)",
+            reason is None,
+            "Linux, root, runc, CNI plugins and busybox-static present" if reason is None else reason,
+            f"run as root on Linux and apt-get install {DEBIAN_PACKAGES}; then `up --with-node`",
             required=False,
         )
     )
