@@ -14,6 +14,8 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -106,27 +108,35 @@ def replace_section(path: Path, heading: str, body: str) -> None:
 NOTEBOOK_SECTION = "## Notebooks under nbval"
 
 
+def run_notebooks(lab_dir: Path, *extra: str, learner: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run every lesson notebook under nbval (`pytest --nbval-lax`) against the lab in lab_dir."""
+    env = dict(os.environ, SA_LAB_DIR=str(lab_dir))
+    env.pop("SA_LAB_BACKEND", None)  # the lab directory's recorded backend decides
+    if learner:
+        env["SA_LAB_LEARNER"] = learner
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval-lax",
+        "--nbval-current-env",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+        str(REPO_ROOT / "notebooks"),
+    ]
+    return subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+
+
 def measure_notebooks(runs: int, work: Path) -> list[float]:
     """Time the nbval run of every notebook from a stopped lab (cluster start included), `runs` times."""
-    import subprocess
-    import sys
-
     times = []
     for i in range(runs):
-        env = dict(os.environ, SA_LAB_DIR=str(work / f"nbval-{i}"))
-        argv = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(REPO_ROOT / "notebooks"),
-        ]
         start = time.perf_counter()
-        subprocess.run(argv, env=env, cwd=REPO_ROOT, check=True, capture_output=True)
+        run = run_notebooks(work / f"nbval-{i}")
+        if run.returncode != 0:
+            raise RuntimeError(f"the notebooks failed under nbval:\n{run.stdout[-3000:]}")
         times.append(time.perf_counter() - start)
     return times
 

@@ -7,8 +7,6 @@ import os
 import platform
 import signal
 import ssl
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from labsetup import manifests, pods, tokens
+from labsetup.bench import run_notebooks
 from labsetup.cluster import node_host, ports
 from labsetup.cluster.embedded import EmbeddedBackend
 from labsetup.cluster.node import BRIDGE, unavailable
@@ -114,26 +113,7 @@ def test_kubelet_refuses_anonymous_callers_and_listens_on_loopback_only(node_lab
 
 
 def test_notebooks_run_with_the_node(node_lab):
-    env = dict(os.environ, SA_LAB_DIR=str(node_lab.backend.dir), SA_LAB_LEARNER="node-learner")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--keep-lab",
-            str(ROOT / "notebooks"),
-        ],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    run = run_notebooks(node_lab.backend.dir, "--keep-lab", learner="node-learner")
     assert run.returncode == 0, run.stdout[-4000:]
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from labsetup.bench import run_notebooks
 from labsetup.cluster.existing import ExistingBackend
 
 pytestmark = pytest.mark.live
@@ -25,26 +23,7 @@ def test_notebooks_run_on_the_existing_backend(lab, tmp_path):
     )
     learner.up()
     try:
-        env = dict(os.environ, SA_LAB_DIR=str(learner.dir), SA_LAB_LEARNER="nb-learner")
-        env.pop("SA_LAB_BACKEND", None)
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "--nbval-lax",
-                "--nbval-current-env",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                str(ROOT / "notebooks"),
-            ],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
+        run = run_notebooks(learner.dir, learner="nb-learner")
         assert run.returncode == 0, run.stdout[-4000:]
         assert " passed" in run.stdout.splitlines()[-1]
         namespaces = [
