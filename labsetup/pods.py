@@ -21,7 +21,7 @@ def wait_running(lab: Lab, namespace: str, name: str, timeout: float = 60.0) -> 
             return
         if pod.status.phase in ("Failed", "Succeeded"):
             raise LabError(f"pod {namespace}/{name} ended ({pod.status.phase}); see `kubectl logs`")
-        time.sleep(0.1)
+        time.sleep(0.02)
     raise StartTimeout(f"pod {namespace}/{name} not running after {timeout:.0f}s")
 
 
