@@ -10,8 +10,10 @@ one lab directory:
     <lab_dir>/state.json  backend, ports, binaries
     <lab_dir>/kubeconfig  the lab's admin kubeconfig (0600)
 
-There is no kubelet, so pods are admitted (with their service account and token volume) but
-never run; tokens are minted by the same TokenRequest API the kubelet uses.
+By default there is no kubelet, so pods are admitted (with their service account and token
+volume) but never run; tokens are minted by the same TokenRequest API the kubelet uses. With the
+opt-in node (`up --with-node` or SA_LAB_NODE=1; Linux and root, see node.py) pods really run,
+under <lab_dir>/node/, and `capabilities` reports pods_run and exec while it does.
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ Linux and root only. Processes, certificates and data live under `<lab_dir>/node
 /run/sa-lab/<id> (short paths: unix sockets are limited to 108 bytes). The kubelet serves on
 127.0.0.1 only, refuses anonymous callers, and is named `localhost`, so the API server reaches it
 for exec and logs through the node's Hostname address (the kubelet refuses a loopback node IP,
-so its InternalIP stays the host's own address, where nothing of the node listens).
+so its InternalIP stays the host's own address, where nothing of the node listens). The pods'
+bridge gets no IPv4 address and pods get no default route, so a pod cannot call the API server
+(lessons use its token from the notebook instead); the kubelet leaves the host's iptables alone.
+What the node must create outside the lab directory is listed, and removed again, in node_host.
 """
 
 from __future__ import annotations
@@ -21,20 +24,16 @@ import yaml
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from labsetup._files import write_atomic
-from labsetup.cluster import images, kubeconfig, node_host, pki, ports
+from labsetup.cluster import images, kubeconfig, node_config, node_host, pki, ports
 from labsetup.cluster.binaries import Binaries
+from labsetup.cluster.node_config import BRIDGE, CNI_BIN, NETWORK, NODE_NAME, RUNC
 from labsetup.cluster.probe import Probe
 from labsetup.cluster.process import ManagedProcess, stop_all, wait_for
 from labsetup.errors import BackendUnavailable, CommandError
 from labsetup.progress import Progress, log_progress
 
-NODE_NAME = "localhost"
 CONTAINERD_VERSION = "v2.4.2"
-BRIDGE = "salab0"
-NETWORK = "sa-lab"
-POD_CIDR = "10.244.77.0/24"
-RUNC = Path("/usr/sbin/runc")
-CNI_BIN = Path("/usr/lib/cni")
+"""Built from tools/containerd (github.com/containerd/containerd/v2, CGO off)."""
 OWNER_FILE = Path("/run/sa-lab/node-owner")
 """Which lab's node runs on this host (one at a time)."""
 NODE_ENV = "SA_LAB_NODE"
@@ -120,61 +119,8 @@ class Node:
         for sub in ("containerd", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "volume-plugins", "images"):
             (d / sub).mkdir(parents=True, exist_ok=True)
         self.run.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (d / "containerd" / "config.toml").write_text(f"""version = 3
-root = "{d / "containerd" / "root"}"
-state = "{self.run / "state"}"
-[grpc]
-  address = "{self.socket}"
-[ttrpc]
-  address = "{self.socket}.ttrpc"
-[metrics]
-  address = ""
-[plugins."io.containerd.grpc.v1.cri"]
-  disable_tcp_service = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-[plugins."io.containerd.cri.v1.images"]
-  snapshotter = "native"
-  [plugins."io.containerd.cri.v1.images".pinned_images]
-    sandbox = "{images.PAUSE_IMAGE}"
-[plugins."io.containerd.cri.v1.runtime"]
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  [plugins."io.containerd.cri.v1.runtime".cni]
-    bin_dirs = ["{CNI_BIN}"]
-    conf_dir = "{d / "cni" / "net.d"}"
-  [plugins."io.containerd.cri.v1.runtime".containerd]
-    default_runtime_name = "runc"
-    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
-        BinaryName = "{RUNC}"
-        Root = "{self.run / "runc"}"
-        SystemdCgroup = false
-""")
-        (d / "cni" / "net.d" / "10-sa-lab.conflist").write_text(
-            json.dumps(
-                {
-                    "cniVersion": "1.0.0",
-                    "name": NETWORK,
-                    "plugins": [
-                        {
-                            "type": "bridge",
-                            "bridge": BRIDGE,
-                            "isGateway": True,
-                            "ipMasq": False,
-                            "ipam": {
-                                "type": "host-local",
-                                "ranges": [[{"subnet": POD_CIDR}]],
-                                "dataDir": str(d / "cni" / "ipam"),
-                            },
-                        },
-                        {"type": "loopback"},
-                    ],
-                },
-                indent=2,
-            )
-        )
+        (d / "containerd" / "config.toml").write_text(node_config.containerd_toml(d, self.run, self.socket))
+        (d / "cni" / "net.d" / "10-sa-lab.conflist").write_text(node_config.cni_conflist(d))
         kubeconfig.write(
             d / "kubelet.kubeconfig",
             server,
@@ -191,42 +137,7 @@ state = "{self.run / "state"}"
             lab_pki.scheduler_key,
             "system:kube-scheduler",
         )
-        config = {
-            "apiVersion": "kubelet.config.k8s.io/v1beta1",
-            "kind": "KubeletConfiguration",
-            "address": "127.0.0.1",
-            "port": kubelet_port,
-            "readOnlyPort": 0,
-            "healthzPort": 0,
-            "authentication": {
-                "anonymous": {"enabled": False},
-                "webhook": {"enabled": True},
-                "x509": {"clientCAFile": str(lab_pki.ca_crt)},
-            },
-            "authorization": {"mode": "Webhook"},
-            "tlsCertFile": str(lab_pki.kubelet_serving_crt),
-            "tlsPrivateKeyFile": str(lab_pki.kubelet_serving_key),
-            "cgroupDriver": "cgroupfs",
-            "failCgroupV1": False,
-            "failSwapOn": False,
-            "containerRuntimeEndpoint": f"unix://{self.socket}",
-            "podLogsDir": str(d / "pod-logs"),
-            "volumePluginDir": str(d / "volume-plugins"),
-            "evictionHard": {
-                "memory.available": "1%",
-                "nodefs.available": "1%",
-                "imagefs.available": "1%",
-                "nodefs.inodesFree": "1%",
-            },
-            "imageGCHighThresholdPercent": 100,
-            "imageGCLowThresholdPercent": 99,
-            "clusterDomain": "cluster.local",
-            "resolvConf": "/etc/resolv.conf",
-            "serializeImagePulls": False,
-            "staticPodPath": "",
-            "registerNode": True,
-            "protectKernelDefaults": False,
-        }
+        config = node_config.kubelet_config(d, self.socket, lab_pki, kubelet_port)
         write_atomic(d / "kubelet-config.yaml", yaml.safe_dump(config), 0o600)
 
     def _argvs(self, binaries: Binaries) -> dict[str, list[str]]:
@@ -274,6 +185,11 @@ state = "{self.run / "state"}"
         if not (self.dir / "host-before.json").exists():
             write_atomic(self.dir / "host-before.json", json.dumps(node_host.snapshot()), 0o600)
         self._claim_host()
+        if node_host.kubelet_answers():
+            raise BackendUnavailable(
+                f"a kubelet already runs on this host ({node_host.DEVICE_PLUGINS / 'kubelet.sock'} "
+                "answers); the lab's node cannot run beside it: use the lab without --with-node"
+            )
         self._write_configs(lab_pki, server, ports.pick(1)[0])
         procs = self.processes(
             self._argvs(binaries), dict(os.environ, PATH=f"{CNI_BIN}:{os.environ['PATH']}")
@@ -332,6 +248,7 @@ state = "{self.run / "state"}"
         """Stop the node, remove what it made outside the lab directory, restore kernel settings."""
         procs = self.processes()
         problems = stop_all([procs[2], procs[1]])
+        ids = node_host.sandbox_ids(self.run, self.socket)
         node_host.kill_processes_using(f"-address {self.socket}")
         problems += stop_all([procs[0]])
         node_host.unmount_under(self.dir, self.run)
@@ -341,7 +258,12 @@ state = "{self.run / "state"}"
         before = self.dir / "host-before.json"
         if before.exists():
             node_host.clean(
-                json.loads(before.read_text()), bridge=BRIDGE, network=NETWORK, lab_marker=str(self.dir)
+                json.loads(before.read_text()),
+                bridge=BRIDGE,
+                network=NETWORK,
+                lab_marker=str(self.dir),
+                ids=ids,
+                shim_sockets=node_host.shim_socket_names(self.socket, ids),
             )
             before.unlink()
         node_host.restore_sysctls(self.dir / "sysctl-before.json")

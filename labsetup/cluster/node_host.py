@@ -1,31 +1,46 @@
 """Host safety for the opt-in node: save what the kubelet changes, and remove what the node made.
 
-The kubelet rewrites three kernel settings at start; they are saved before the first start and
+The kubelet rewrites six kernel settings at start; they are saved before the first start and
 restored on `down`. Everything the node creates outside the lab directory (shim sockets under
-/run/containerd/s, symlinks in /var/log/containers, the CNI bridge, CNI result caches, cgroups,
-mounts) is recorded as "before" and removed on `down`, even after a kill -9: only entries that
-did not exist before and that belong to this lab are touched.
+/run/containerd/s, symlinks in /var/log/containers, the kubelet's device-plugin socket under
+/var/lib/kubelet/device-plugins, the CNI bridge, CNI result caches, cgroups, mounts) is recorded
+as "before" and removed on `down`, even after a kill -9: only entries that did not exist before
+and that belong to this lab are touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from labsetup._files import write_atomic
 
-SYSCTLS = ("vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops")
-"""Kernel settings the kubelet rewrites at start (under /proc/sys)."""
+SYSCTLS = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+)
+"""Kernel settings the kubelet rewrites at start (under /proc/sys; its `setupKernelTunables`)."""
 SHIM_SOCKETS = Path("/run/containerd/s")
 CONTAINER_LOGS = Path("/var/log/containers")
 CNI_CACHE = Path("/var/lib/cni")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_SYS = Path("/proc/sys")
+NET_CLASS = Path("/sys/class/net")
+DEVICE_PLUGINS = Path("/var/lib/kubelet/device-plugins")
+"""Fixed in the kubelet (pluginapi.DevicePluginPath): --root-dir does not move it."""
 FIXED_DIRS = (
     SHIM_SOCKETS,
     SHIM_SOCKETS.parent,
@@ -34,6 +49,9 @@ FIXED_DIRS = (
     CNI_CACHE / "networks",
     CNI_CACHE,
     Path("/var/log/pods"),
+    DEVICE_PLUGINS,
+    DEVICE_PLUGINS.parent,
+    Path("/run/mount"),  # util-linux's (u)mount makes it for its utab lock
     Path("/run/sa-lab"),
 )
 """Directories the node may create; removed again (when empty) if they did not exist before."""
@@ -92,7 +110,8 @@ def snapshot() -> dict[str, list[str]]:
         "cni_networks": _listing(CNI_CACHE / "networks"),
         "cni_results": _listing(CNI_CACHE / "results"),
         "cgroups": _cgroup_dirs(),
-        "links": _listing(Path("/sys/class/net")),
+        "device_plugins": _listing(DEVICE_PLUGINS),
+        "links": _listing(NET_CLASS),
         "dirs": [str(d) for d in FIXED_DIRS if d.exists()],
     }
 
@@ -147,12 +166,62 @@ def unmount_under(*roots: Path) -> list[str]:
     return mounts
 
 
-def clean(before: dict[str, list[str]], *, bridge: str, network: str, lab_marker: str) -> list[str]:
-    """Remove what the node added outside the lab directory since `before`; return what went."""
+def sandbox_ids(run_dir: Path, address: Path) -> set[str]:
+    """Return the ids of the pod sandboxes (and containers) this lab's containerd ran.
+
+    From its state directory (which outlives a kill -9) and from its running shims' command lines.
+    """
+    ids = set(_listing(run_dir / "state" / "io.containerd.grpc.v1.cri" / "sandboxes"))
+    for ns_dir in ("runc", "state/io.containerd.runtime.v2.task"):
+        for ns in _listing(run_dir / ns_dir):
+            ids |= set(_listing(run_dir / ns_dir / ns))
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "-address" in argv and "-id" in argv and str(address) in argv:
+            ids.add(argv[argv.index("-id") + 1])
+    return ids
+
+
+def shim_socket_names(address: Path, ids: Collection[str], namespace: str = "k8s.io") -> set[str]:
+    """Names under /run/containerd/s of the shim sockets for these ids (containerd's own formula)."""
+    names = set()
+    for shim_id in ids:
+        for path in (f"{address}/{namespace}/{shim_id}", f"{address}/{namespace}/{shim_id}/debug"):
+            names.add(hashlib.sha256(path.encode()).hexdigest())
+    return names
+
+
+def _ours_in_cni_cache(name: str, network: str, ids: Collection[str]) -> bool:
+    if name == network:  # host-local's directory (unless its dataDir is moved)
+        return True
+    for prefix, suffix in ((f"{network}-", "-eth0"), ("cni-loopback-", "-lo")):
+        if name.startswith(prefix) and name.endswith(suffix):
+            return name[len(prefix) : -len(suffix)] in ids
+    return False
+
+
+def clean(
+    before: dict[str, list[str]],
+    *,
+    bridge: str,
+    network: str,
+    lab_marker: str,
+    ids: Collection[str] = (),
+    shim_sockets: Collection[str] = (),
+) -> list[str]:
+    """Remove what the node added outside the lab directory since `before`; return what went.
+
+    Only entries that are new since `before` and are this lab's are removed: shim sockets named in
+    shim_sockets, log symlinks into lab_marker, CNI caches of this network for these sandbox ids.
+    """
     gone: list[str] = []
     for name in set(_listing(SHIM_SOCKETS)) - set(before.get("shim_sockets", [])):
-        (SHIM_SOCKETS / name).unlink(missing_ok=True)
-        gone.append(str(SHIM_SOCKETS / name))
+        if name in shim_sockets:
+            (SHIM_SOCKETS / name).unlink(missing_ok=True)
+            gone.append(str(SHIM_SOCKETS / name))
     for name in set(_listing(CONTAINER_LOGS)) - set(before.get("container_logs", [])):
         link = CONTAINER_LOGS / name
         if link.is_symlink() and lab_marker in os.readlink(link):
@@ -160,11 +229,18 @@ def clean(before: dict[str, list[str]], *, bridge: str, network: str, lab_marker
             gone.append(str(link))
     for sub, key in (("networks", "cni_networks"), ("results", "cni_results")):
         for name in set(_listing(CNI_CACHE / sub)) - set(before.get(key, [])):
-            if name.startswith((network, f"{network}-", "cni-loopback-")):
+            if _ours_in_cni_cache(name, network, ids):
                 path = CNI_CACHE / sub / name
-                subprocess.run(["rm", "-rf", str(path)], check=False)
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
                 gone.append(str(path))
-    if bridge in _listing(Path("/sys/class/net")) and bridge not in before.get("links", []):
+    for name in set(_listing(DEVICE_PLUGINS)) - set(before.get("device_plugins", [])):
+        if name.startswith("kubelet"):  # kubelet.sock, kubelet_internal_checkpoint
+            (DEVICE_PLUGINS / name).unlink(missing_ok=True)
+            gone.append(str(DEVICE_PLUGINS / name))
+    if bridge in _listing(NET_CLASS) and bridge not in before.get("links", []):
         subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
         gone.append(f"interface {bridge}")
     new_cgroups = set(_cgroup_dirs()) - set(before.get("cgroups", []))
@@ -186,3 +262,17 @@ def clean(before: dict[str, list[str]], *, bridge: str, network: str, lab_marker
                 directory.rmdir()
                 gone.append(str(directory))
     return gone
+
+
+def kubelet_answers(sock: Path | None = None) -> bool:
+    """Tell whether a kubelet serves the host's fixed device-plugin socket (so one runs already)."""
+    sock = sock or DEVICE_PLUGINS / "kubelet.sock"
+    if not sock.exists():
+        return False
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(1.0)
+        try:
+            conn.connect(str(sock))
+        except OSError:
+            return False
+    return True

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -32,11 +35,36 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
+HOST_ROOTS = ("/run", "/opt", "/etc", "/var/lib", "/var/log", "/var/lib/kubelet", "/usr/libexec")
+"""Top-level host directories where a kubelet or containerd left files in earlier versions of the node."""
+
+
+def _run(*argv: str) -> str:
+    if not shutil.which(argv[0]):
+        return ""
+    return subprocess.run(argv, capture_output=True, text=True).stdout
+
+
+def _cmdlines() -> list[str]:
+    found = []
+    for p in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            found.append(p.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
 def host_view() -> dict[str, object]:
     return {
         **node_host.snapshot(),
         "sysctls": node_host.read_sysctls(),
+        "ip_forward": Path("/proc/sys/net/ipv4/ip_forward").read_text(),
         "mounts": sorted(line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()),
+        "roots": {d: sorted(os.listdir(d)) if os.path.isdir(d) else None for d in HOST_ROOTS},
+        "firewall": _run("nft", "-s", "list", "ruleset") or _run("iptables-save"),
+        "routes": _run("ip", "route"),
+        "addresses": _run("ip", "-4", "-br", "addr"),
     }
 
 
@@ -120,7 +148,19 @@ def test_notebooks_run_with_the_node(node_lab):
 def assert_host_restored(before, backend):
     after = host_view()
     assert after["sysctls"] == before["sysctls"]
-    for key in ("shim_sockets", "container_logs", "cni_networks", "cni_results", "dirs"):
+    for key in (
+        "shim_sockets",
+        "container_logs",
+        "cni_networks",
+        "cni_results",
+        "device_plugins",
+        "dirs",
+        "roots",
+        "ip_forward",
+        "firewall",
+        "routes",
+        "addresses",
+    ):
         assert after[key] == before[key], key
     assert BRIDGE not in after["links"]
     assert [c for c in after["cgroups"] if "kubepods" in c] == [
@@ -128,11 +168,7 @@ def assert_host_restored(before, backend):
     ]
     ours = [m for m in after["mounts"] if str(backend.dir) in m or "/run/sa-lab" in m]
     assert ours == []
-    assert not any(
-        "containerd-shim" in p.read_text(errors="ignore")
-        for p in Path("/proc").glob("[0-9]*/cmdline")
-        if p.exists() and str(backend.node.run) in p.read_text(errors="ignore")
-    )
+    assert [c for c in _cmdlines() if str(backend.node.run) in c or str(backend.dir) in c] == []
 
 
 def test_down_restores_the_host(node_lab, before):
@@ -141,17 +177,36 @@ def test_down_restores_the_host(node_lab, before):
     assert not node_lab.backend.status().node
 
 
-@pytest.mark.parametrize("victim", ["kubelet", "containerd"])
+def _shim_pid(backend: EmbeddedBackend) -> int:
+    for p in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            argv = p.read_bytes().split(b"\0")
+            if argv[0].endswith(b"containerd-shim-runc-v2") and str(backend.node.socket).encode() in argv:
+                return int(p.parent.name)
+    raise AssertionError("no shim runs for the pod")
+
+
+@pytest.mark.parametrize("victim", ["kubelet", "containerd", "kube-scheduler", "shim", "all"])
 def test_down_after_kill_9_of_a_node_process_cleans_the_host(tmp_path, before, victim):
     backend = EmbeddedBackend(tmp_path / "lab", with_node=True)
-    backend.up()
-    lab = Lab(backend)
-    ns = lab.namespace("kill")
-    manifests.apply(lab, "01-pod-no-serviceaccount", ns)
-    pods.wait_running(lab, ns, "app")
-    pid = backend.status().processes[victim]["pid"]
-    os.kill(pid, signal.SIGKILL)
-    all_pids = [p["pid"] for p in backend.status().processes.values() if p["pid"]]
-    backend.down()
+    try:
+        backend.up()
+        lab = Lab(backend)
+        ns = lab.namespace("kill")
+        manifests.apply(lab, "01-pod-no-serviceaccount", ns)
+        pods.wait_running(lab, ns, "app")
+        procs = backend.status().processes
+        node_pids = [procs[n]["pid"] for n in ("containerd", "kube-scheduler", "kubelet")]
+        if victim == "shim":
+            victims = [_shim_pid(backend)]
+        elif victim == "all":
+            victims = [*node_pids, _shim_pid(backend)]
+        else:
+            victims = [procs[victim]["pid"]]
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        all_pids = [p["pid"] for p in procs.values() if p["pid"]]
+    finally:
+        backend.down()
     assert not any(alive(p) for p in all_pids)
     assert_host_restored(before, backend)

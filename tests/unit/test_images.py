@@ -59,3 +59,20 @@ def test_pause_image_waits_for_term(archives):
     files = members(archives[images.PAUSE_IMAGE])
     configs = [json.loads(d) for p, d in files.items() if p.startswith("blobs/") and b'"rootfs"' in d]
     assert configs[0]["config"]["Cmd"] == images.PAUSE_COMMAND and "trap" in configs[0]["config"]["Cmd"][-1]
+
+
+def test_lesson_manifests_use_the_local_image_without_pulling():
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "notebooks"
+    containers = []
+    for path in sorted([*root.glob("manifests/*.yaml"), *root.glob("solutions/*.yaml")]):
+        for doc in yaml.safe_load_all(path.read_text()):
+            spec = (doc or {}).get("spec", {})
+            spec = spec.get("template", {}).get("spec", spec)
+            containers += [(path.name, c) for c in spec.get("containers", [])]
+    assert containers
+    for name, c in containers:
+        assert (c["image"], c.get("imagePullPolicy")) == (images.BUSYBOX_IMAGE, "Never"), name
