@@ -27,7 +27,11 @@ def _backend(args: argparse.Namespace):  # noqa: ANN202
     for key in ("kubeconfig", "context", "prefix", "allow_cluster_writes", "with_node"):
         if getattr(args, key, None) is not None:
             if key not in allowed.get(chosen, ()):
-                raise InputError(f"--{key.replace('_', '-')} does not apply to the {chosen} backend")
+                owner = next(name for name, keys in allowed.items() if key in keys)
+                raise InputError(
+                    f"unable to use --{key.replace('_', '-')}: it does not apply to the {chosen} backend; "
+                    f"try --backend {owner}"
+                )
             options[key] = getattr(args, key)
     return get_backend(chosen, args.lab_dir, StderrProgress(), **options)
 
@@ -60,16 +64,17 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"backend: {status.backend}\nready: {status.ready} ({status.detail})\nserver: {status.server}\n"
             f"version: {status.version}\nkubeconfig: {status.kubeconfig}\nbinaries: {status.binaries}"
         )
+        for key, value in status.settings.items():
+            print(f"{key.replace('_', ' ')}: {value}")
     return 0 if status.ready else 1
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Say what is missing and how to get it."""
-    from labsetup.doctor import checks, kind_checks, report
+    from labsetup.doctor import checks, report
 
     backend = resolve_name(args.backend, args.lab_dir)
-    found = checks() + (kind_checks() if backend == "kind" else [])
-    text, ok = report(found, backend)
+    text, ok = report(checks(backend, args.lab_dir or lab_dir()), backend)
     print(text)
     return 0 if ok else 1
 
@@ -81,7 +86,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.kind:
         from labsetup.cluster.kind import install_kind
 
-        print(install_kind(StderrProgress()))
+        print(install_kind(StderrProgress(), force=args.force))
         return 0
     names = CONTROL_PLANE + (NODE if args.with_node else ())
     found = find(names) if not args.force else None
@@ -123,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--backend",
             choices=BACKENDS,
             default=None,
-            help="cluster backend (default: $SA_LAB_BACKEND, else auto = embedded)",
+            help="cluster backend (default: $SA_LAB_BACKEND, else auto: the backend of the last `up` "
+            "in this lab directory, else embedded)",
         )
         p.add_argument(
             "--lab-dir", type=_path, default=None, help="lab state directory (default: $SA_LAB_DIR or .lab)"

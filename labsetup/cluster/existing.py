@@ -18,20 +18,42 @@ import yaml
 
 from labsetup._files import write_atomic
 from labsetup.cluster.base import Capabilities, Status
-from labsetup.errors import InputError
+from labsetup.errors import ClusterDown, InputError
 from labsetup.paths import learner_name
 from labsetup.progress import Progress, log_progress
 
+KUBECONFIG = "existing.kubeconfig"
+"""In the lab directory: the one named context, copied (not the embedded backend's `kubeconfig`)."""
 SETTINGS = "backend.json"
+"""In the lab directory: the backend choice and, here, the context, prefix and permissions."""
 LEARNER_LABEL = "sa-lab/learner"
 MANAGED_LABEL = "sa-lab/managed"
+PREFIX_MAX = 20
+"""Longest prefix (dash included): a lesson namespace `<prefix><lesson>-<5 chars>` stays under 63."""
+_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 
 
 def default_prefix() -> str:
     """Return the learner's default prefix: the learner name, DNS-safe, plus a dash."""
-    name = re.sub(r"[^a-z0-9-]", "-", learner_name().lower()).strip("-")[:20] or "learner"
-    return f"{name}-"
+    name = re.sub(r"[^a-z0-9-]", "-", learner_name().lower()).strip("-")[: PREFIX_MAX - 1] or "learner"
+    return f"{name.rstrip('-')}-"
+
+
+def check_prefix(prefix: str) -> str:
+    """Return the prefix with its trailing dash, or raise InputError if names cannot start with it.
+
+    The prefix starts every namespace and cluster-scoped object name, and (without the dash) is
+    the value of the learner label, so it must be a lower-case DNS label.
+    """
+    stem = prefix[:-1] if prefix.endswith("-") else prefix
+    if not _PREFIX.fullmatch(stem) or len(stem) + 1 > PREFIX_MAX:
+        raise InputError(
+            f"unable to use the prefix {prefix!r}: it must be lower-case letters, digits and dashes, "
+            f"start and end with a letter or digit and be at most {PREFIX_MAX - 1} characters; "
+            "try e.g. --prefix alice-"
+        )
+    return f"{stem}-"
 
 
 def extract_context(source: Path, context: str) -> dict[str, Any]:
@@ -39,18 +61,27 @@ def extract_context(source: Path, context: str) -> dict[str, Any]:
     try:
         config = yaml.safe_load(source.read_text())
     except (OSError, yaml.YAMLError) as err:
-        raise InputError(f"unable to read kubeconfig {source}: {err}") from err
-    contexts = {c["name"]: c["context"] for c in config.get("contexts") or []}
+        raise InputError(
+            f"unable to read kubeconfig {source}: {err}; try a file from `kubectl config view --raw`"
+        ) from err
+    if not isinstance(config, dict) or not isinstance(config.get("contexts") or [], list):
+        raise InputError(f"unable to use {source}: it is not a kubeconfig (no list of contexts)")
+    contexts = {
+        str(c.get("name")): c.get("context") or {}
+        for c in config.get("contexts") or []
+        if isinstance(c, dict)
+    }
     if context not in contexts:
         raise InputError(
-            f"kubeconfig {source} has no context {context!r}; it has: {', '.join(contexts) or 'none'}"
+            f"unable to use context {context!r}: {source} has no such context; "
+            f"it has: {', '.join(contexts) or 'none'}"
         )
     ctx = contexts[context]
-    cluster = next((c for c in config.get("clusters") or [] if c["name"] == ctx["cluster"]), None)
-    user = next((u for u in config.get("users") or [] if u["name"] == ctx.get("user")), None)
+    cluster = _named(config, "clusters", ctx.get("cluster"), "cluster")
+    user = _named(config, "users", ctx.get("user"), "user")
     if cluster is None or user is None:
         raise InputError(
-            f"context {context!r} in {source} names a cluster or user that the file does not define"
+            f"unable to use context {context!r}: it names a cluster or user that {source} does not define"
         )
     for entry in (cluster["cluster"], user["user"]):
         for key in _PATH_KEYS:
@@ -66,14 +97,25 @@ def extract_context(source: Path, context: str) -> dict[str, Any]:
     }
 
 
+def _named(config: dict[str, Any], section: str, name: Any, body: str) -> dict[str, Any] | None:
+    """Return the entry called `name` in a kubeconfig section if it has its body (cluster, user)."""
+    for entry in config.get(section) or []:
+        if isinstance(entry, dict) and entry.get("name") == name and isinstance(entry.get(body), dict):
+            return entry
+    return None
+
+
 def probe_kubeconfig(path: Path) -> tuple[str | None, str | None, str]:
     """Return (server, version, detail) for a kubeconfig's cluster; version is None if unreachable."""
     from kubernetes import client, config
 
+    conf = client.Configuration()
     try:
-        api = config.new_client_from_config(config_file=str(path), persist_config=False)
+        config.load_kube_config(config_file=str(path), client_configuration=conf, persist_config=False)
     except Exception as err:  # noqa: BLE001 - any unreadable kubeconfig is a status, not a crash
         return None, None, f"unusable kubeconfig: {err}"
+    conf.retries = 0  # a status answers at once: no urllib3 retries (and no warnings) when down
+    api = client.ApiClient(conf)
     server = str(api.configuration.host)
     try:
         version = client.VersionApi(api).get_code(_request_timeout=3).git_version
@@ -108,7 +150,9 @@ class ExistingBackend:
             else (Path(recorded["kubeconfig"]) if recorded.get("kubeconfig") else None)
         )
         self.context = context or recorded.get("context")
-        self.prefix = prefix if prefix is not None else recorded.get("prefix") or default_prefix()
+        self.prefix = check_prefix(
+            prefix if prefix is not None else recorded.get("prefix") or default_prefix()
+        )
         self.allow_cluster_writes = bool(
             allow_cluster_writes
             if allow_cluster_writes is not None
@@ -160,20 +204,24 @@ class ExistingBackend:
     @property
     def kubeconfig_path(self) -> Path:
         """The lab's own kubeconfig: only the chosen context."""
-        return self.dir / "kubeconfig"
+        return self.dir / KUBECONFIG
 
     def up(self) -> Status:
         """Copy the chosen context into the lab's kubeconfig, check the cluster answers, record the choice."""
         if self.source is None or not self.context:
             raise InputError(
-                "the existing backend needs --kubeconfig FILE and --context NAME "
-                "(nothing is read from ~/.kube/config unless you name it)"
+                "unable to use the existing backend: it needs --kubeconfig FILE and --context NAME "
+                "(nothing is read from ~/.kube/config unless you name it); try "
+                "`python -m labsetup up --backend existing --kubeconfig FILE --context NAME`"
             )
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.kubeconfig_path, yaml.safe_dump(extract_context(self.source, self.context)), 0o600)
         server, version, detail = probe_kubeconfig(self.kubeconfig_path)
         if version is None:
-            raise InputError(f"unable to reach the cluster of context {self.context!r} ({server}): {detail}")
+            raise ClusterDown(
+                f"unable to reach the cluster of context {self.context!r} in {self.source} ({server}): "
+                f"{detail}; try `kubectl --kubeconfig {self.source} --context {self.context} version`"
+            )
         self.pods_run = self._has_ready_nodes()
         self.active = True
         self._record()
@@ -187,33 +235,65 @@ class ExistingBackend:
     def _has_ready_nodes(self) -> bool:
         from kubernetes import client
 
+        api = self._api()
         try:
-            nodes = client.CoreV1Api(self._api()).list_node().items
+            nodes = client.CoreV1Api(api).list_node().items
         except Exception:  # noqa: BLE001 - no right to list nodes: assume pods cannot be shown
             return False
+        finally:
+            api.close()
         return any(c.type == "Ready" and c.status == "True" for n in nodes for c in n.status.conditions or [])
 
+    @property
+    def selector(self) -> str:
+        """The label selector for exactly this learner's objects (lab label and learner label)."""
+        return ",".join(f"{k}={v}" for k, v in self.labels.items())
+
     def down(self, purge: bool = False) -> None:
-        """Delete what this learner created (by its labels) and nothing else; purge forgets the settings."""
+        """Delete what this learner created (selected by its labels) and nothing else.
+
+        ClusterRoleBindings, ClusterRoles, then namespaces (their contents go with them). The
+        cluster keeps running. purge also forgets the settings and the lab's kubeconfig.
+        """
         from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
 
         if self.kubeconfig_path.exists():
             api = self._api()
-            selector = ",".join(f"{k}={v}" for k, v in self.labels.items())
             core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
-            for ns in core.list_namespace(label_selector=selector).items:
-                core.delete_namespace(ns.metadata.name)
-            if self.allow_cluster_writes:
-                for crb in rbac.list_cluster_role_binding(label_selector=selector).items:
-                    rbac.delete_cluster_role_binding(crb.metadata.name)
-                for role in rbac.list_cluster_role(label_selector=selector).items:
-                    rbac.delete_cluster_role(role.metadata.name)
+            kinds = [
+                (rbac.list_cluster_role_binding, rbac.delete_cluster_role_binding),
+                (rbac.list_cluster_role, rbac.delete_cluster_role),
+                (core.list_namespace, core.delete_namespace),
+            ]
+            try:
+                for list_them, delete in kinds:
+                    for obj in list_them(label_selector=self.selector).items:
+                        self._delete(delete, obj.metadata.name)
+            except ApiException as err:
+                if err.status != 403 or self.allow_cluster_writes:
+                    raise
+                # not allowed to list cluster-scoped objects: the lab made none (writes were refused)
+                for ns in core.list_namespace(label_selector=self.selector).items:
+                    self._delete(core.delete_namespace, ns.metadata.name)
+            finally:
+                api.close()
         self.active = False
         if purge:
             (self.dir / SETTINGS).unlink(missing_ok=True)
             self.kubeconfig_path.unlink(missing_ok=True)
         elif self.source is not None:
             self._record()
+
+    @staticmethod
+    def _delete(delete: Any, name: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            delete(name)
+        except ApiException as err:
+            if err.status != 404:  # gone already (another `down`, or the namespace controller)
+                raise
 
     def status(self) -> Status:
         """Report whether this learner's lab is up and the cluster answers."""
@@ -223,6 +303,13 @@ class ExistingBackend:
             kubeconfig=str(self.kubeconfig_path),
             lab_dir=str(self.dir),
             capabilities=self.capabilities.__dict__.copy(),
+            settings={
+                "source_kubeconfig": str(self.source) if self.source else None,
+                "context": self.context,
+                "prefix": self.prefix,
+                "labels": self.labels,
+                "allow_cluster_writes": self.allow_cluster_writes,
+            },
         )
         if not self.active or not self.kubeconfig_path.exists():
             status.detail = "not up (run `up --backend existing --kubeconfig FILE --context NAME`)"
